@@ -1,0 +1,354 @@
+"""SESv2's REST-JSON protocol, in both directions, as pure functions.
+
+Client side: boto3-shaped parameters become a method, a path with
+percent-encoded labels, a query string and a JSON body; JSON replies and
+errors become boto3-shaped dicts and error codes.  Server side (the local
+endpoint): the inverse, from the same tables.
+
+Most of SESv2's shapes hold neither blobs nor timestamps; the tables mark the
+ones that do (``deep``), and everything else passes through :mod:`json`
+untouched instead of being walked member by member.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, unquote
+
+from ._errors import SESValidationError
+from ._timestamps import format_iso8601, from_epoch, to_datetime, to_epoch
+
+_Shapes = Mapping[str, tuple[Any, ...]]
+
+CONTENT_TYPE = "application/json"
+_SAFE = "-_.~"
+_LABEL = re.compile(r"\{([^}]+)\}")
+
+
+def _tables() -> Any:
+    from ._models import load
+
+    return load("v2")
+
+
+# --------------------------------------------------------------------- client
+
+
+def serialize_request(
+    operation: tuple[Any, ...], params: Mapping[str, Any]
+) -> tuple[str, str, bytes]:
+    """``(method, path_and_query, body)`` for one operation-table entry."""
+    shapes = _tables().SHAPES
+    _, method, uri, input_shape, _, _ = operation
+    if input_shape is None:
+        return method, uri, b""
+    shape = shapes[input_shape]
+    members, locations = shape[1], shape[3]
+    if not locations:
+        body_params: Mapping[str, Any] = params
+    else:
+        body_params = {}
+        labels: dict[str, str] = {}
+        query: list[tuple[str, str]] = []
+        for name, value in params.items():
+            if value is None:
+                continue
+            location = locations.get(name)
+            if location is None:
+                body_params[name] = value  # type: ignore[index]
+            elif location[0] == "uri":
+                labels[location[1]] = _uri_value(shapes, members[name], value)
+            else:
+                _query_values(shapes, members[name], location[1], value, query)
+        uri = _render_uri(uri, labels)
+        if query:
+            uri += "?" + "&".join(f"{quote(k, _SAFE)}={quote(v, _SAFE)}" for k, v in query)
+    if body_params:
+        if shape[4]:
+            body_params = _encode_structure(shapes, input_shape, body_params)
+        body = json.dumps(body_params, separators=(",", ":")).encode()
+    elif len(locations) < len(members):
+        body = b"{}"
+    else:
+        body = b""
+    return method, uri, body
+
+
+def _render_uri(template: str, labels: Mapping[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.endswith("+"):
+            return quote(labels[name[:-1]], "/~" + _SAFE)
+        return quote(labels[name], _SAFE)
+
+    return _LABEL.sub(replace, template)
+
+
+def _uri_value(shapes: _Shapes, shape_name: str, value: Any) -> str:
+    kind = shapes[shape_name][0]
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "timestamp":
+        return format_iso8601(to_datetime(value))
+    return str(value)
+
+
+def _query_values(
+    shapes: _Shapes, shape_name: str, key: str, value: Any, query: list[tuple[str, str]]
+) -> None:
+    shape = shapes[shape_name]
+    if shape[0] == "list":
+        for item in value:
+            query.append((key, _uri_value(shapes, shape[1], item)))
+    elif shape[0] == "map":
+        for map_key, item in value.items():
+            query.append((map_key, _uri_value(shapes, shape[2], item)))
+    else:
+        query.append((key, _uri_value(shapes, shape_name, value)))
+
+
+def _encode_structure(shapes: _Shapes, shape_name: str, value: Mapping[str, Any]) -> dict:
+    members = shapes[shape_name][1]
+    return {
+        name: _encode(shapes, members[name], item) for name, item in value.items() if item is not None
+    }
+
+
+def _encode(shapes: _Shapes, shape_name: str, value: Any) -> Any:
+    shape = shapes[shape_name]
+    kind = shape[0]
+    if kind == "structure":
+        return _encode_structure(shapes, shape_name, value) if shape[4] else value
+    if kind == "list":
+        return [_encode(shapes, shape[1], item) for item in value] if shape[4] else value
+    if kind == "map":
+        return {k: _encode(shapes, shape[2], v) for k, v in value.items()} if shape[5] else value
+    if kind == "blob":
+        data = value.encode() if isinstance(value, str) else bytes(value)
+        return base64.b64encode(data).decode()
+    if kind == "timestamp":
+        return to_epoch(to_datetime(value))
+    return value
+
+
+def parse_response(
+    operation: tuple[Any, ...], status_code: int, headers: Mapping[str, str], body: bytes
+) -> dict[str, Any]:
+    """A successful JSON reply as the dict boto3's ``sesv2`` client returns."""
+    output_shape = operation[4]
+    parsed: dict[str, Any] = json.loads(body) if body else {}
+    if output_shape is not None and parsed:
+        shapes = _tables().SHAPES
+        if shapes[output_shape][4]:
+            parsed = _decode_structure(shapes, output_shape, parsed)
+    from ._query import response_metadata
+
+    parsed["ResponseMetadata"] = response_metadata(status_code, headers, None)
+    return parsed
+
+
+def _decode_structure(shapes: _Shapes, shape_name: str, value: Mapping[str, Any]) -> dict:
+    members = shapes[shape_name][1]
+    decoded = {}
+    for name, item in value.items():
+        member = members.get(name)
+        if member is not None and item is not None:
+            decoded[name] = _decode(shapes, member, item)
+    return decoded
+
+
+def _decode(shapes: _Shapes, shape_name: str, value: Any) -> Any:
+    shape = shapes[shape_name]
+    kind = shape[0]
+    if kind == "structure":
+        return _decode_structure(shapes, shape_name, value) if shape[4] else value
+    if kind == "list":
+        return [_decode(shapes, shape[1], item) for item in value] if shape[4] else value
+    if kind == "map":
+        return {k: _decode(shapes, shape[2], v) for k, v in value.items()} if shape[5] else value
+    if kind == "blob":
+        return base64.b64decode(value)
+    if kind == "timestamp":
+        return from_epoch(value) if isinstance(value, (int, float)) else to_datetime(value)
+    return value
+
+
+def parse_error(headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
+    """``(code, message)`` from ``x-amzn-ErrorType``, ``__type`` or ``code``, and ``message``."""
+    code = headers.get("x-amzn-errortype") or ""
+    message = ""
+    try:
+        document = json.loads(body) if body else {}
+    except ValueError:
+        document = {}
+        message = body[:200].decode("utf-8", "replace").strip()
+    if isinstance(document, dict):
+        if not code:
+            code = str(document.get("__type") or document.get("code") or document.get("Code") or "")
+        message = str(document.get("message") or document.get("Message") or message)
+    # "NotFoundException:http://internal.amazon.com/..." and "aws.ses#NotFoundException".
+    code = code.partition(":")[0].rpartition("#")[2]
+    return code, message
+
+
+# --------------------------------------------------------------------- server
+
+
+class _Route:
+    __slots__ = ("labels", "operation", "pattern")
+
+    def __init__(self, operation: str, pattern: re.Pattern[str], labels: dict[str, str]) -> None:
+        self.operation = operation
+        self.pattern = pattern
+        self.labels = labels
+
+
+_ROUTES: dict[str, list[_Route]] = {}
+
+
+def _routes(method: str) -> list[_Route]:
+    if not _ROUTES:
+        tables = _tables()
+        by_method: dict[str, list[tuple[tuple[int, int], _Route]]] = {}
+        for _, (name, verb, uri, input_shape, _, _) in tables.OPERATIONS.items():
+            locations = tables.SHAPES[input_shape][3] if input_shape else {}
+            label_members = {loc[1]: member for member, loc in locations.items() if loc[0] == "uri"}
+            regex = ""
+            position = 0
+            for match in _LABEL.finditer(uri):
+                regex += re.escape(uri[position : match.start()])
+                label = match.group(1)
+                greedy = label.endswith("+")
+                label = label.rstrip("+")
+                regex += f"(?P<{label}>{'.+' if greedy else '[^/]+'})"
+                position = match.end()
+            regex += re.escape(uri[position:])
+            literal = len(_LABEL.sub("", uri))
+            rank = (len(label_members), -literal)
+            route = _Route(name, re.compile(regex + "$"), label_members)
+            by_method.setdefault(verb, []).append((rank, route))
+        for verb, routes in by_method.items():
+            _ROUTES[verb] = [route for _, route in sorted(routes, key=lambda pair: pair[0])]
+    return _ROUTES.get(method, [])
+
+
+def decode_restjson_request(
+    method: str, path: str, query: str, body: bytes
+) -> tuple[str, dict[str, Any]]:
+    """``(OperationName, boto3-shaped params)`` from a request as it came off the wire.
+
+    ``path`` and ``query`` are still percent-encoded.  Raises
+    :class:`SESValidationError` with code ``NotFoundException`` when no
+    operation matches and ``BadRequestException`` for malformed input.
+    """
+    tables = _tables()
+    for route in _routes(method):
+        match = route.pattern.match(path)
+        if match is not None:
+            break
+    else:
+        raise SESValidationError(
+            f"No operation matches {method} {path}", code="NotFoundException", field="path"
+        )
+    snake = _snake_name(route.operation)
+    op = tables.OPERATIONS[snake]
+    input_shape = op[3]
+    params: dict[str, Any] = {}
+    if input_shape is None:
+        return route.operation, params
+    shapes = tables.SHAPES
+    shape = shapes[input_shape]
+    try:
+        if body.strip():
+            document = json.loads(body)
+            if not isinstance(document, dict):
+                raise ValueError("the request body must be a JSON object")
+            params = _decode_structure(shapes, input_shape, document) if shape[4] else document
+        for label, member in route.labels.items():
+            params[member] = _from_text(shapes, shape[1][member], unquote(match.group(label)))
+        if query:
+            by_key = {loc[1]: member for member, loc in shape[3].items() if loc[0] == "querystring"}
+            for pair in query.split("&"):
+                key, _, text = pair.partition("=")
+                member = by_key.get(unquote(key))
+                if member is None:
+                    continue
+                member_shape = shapes[shape[1][member]]
+                value = unquote(text)
+                if member_shape[0] == "list":
+                    params.setdefault(member, []).append(_from_text(shapes, member_shape[1], value))
+                else:
+                    params[member] = _from_text(shapes, shape[1][member], value)
+    except (ValueError, TypeError) as exc:
+        raise SESValidationError(str(exc), code="BadRequestException") from None
+    from ._validation import validate
+
+    try:
+        validate(shapes, input_shape, params)
+    except SESValidationError as exc:
+        raise SESValidationError(exc.message, code="BadRequestException", field=exc.field) from None
+    return route.operation, params
+
+
+def _from_text(shapes: _Shapes, shape_name: str, text: str) -> Any:
+    kind = shapes[shape_name][0]
+    if kind == "integer":
+        return int(text)
+    if kind == "double":
+        return float(text)
+    if kind == "boolean":
+        if text not in ("true", "false"):
+            raise ValueError(f"{text!r} is not a boolean")
+        return text == "true"
+    if kind == "timestamp":
+        return to_datetime(text)
+    return text
+
+
+_SNAKE: dict[str, str] = {}
+
+
+def _snake_name(operation: str) -> str:
+    if not _SNAKE:
+        _SNAKE.update({op[0]: snake for snake, op in _tables().OPERATIONS.items()})
+    return _SNAKE[operation]
+
+
+def encode_restjson_response(operation: str, result: Mapping[str, Any]) -> tuple[int, bytes]:
+    """``(status, body)`` for a successful ``operation``; ``ResponseMetadata`` is dropped."""
+    tables = _tables()
+    output_shape = tables.OPERATIONS[_snake_name(operation)][4]
+    document = {k: v for k, v in result.items() if k != "ResponseMetadata" and v is not None}
+    if output_shape is not None and tables.SHAPES[output_shape][4]:
+        document = _encode_structure(tables.SHAPES, output_shape, document)
+    return 200, json.dumps(document, separators=(",", ":")).encode()
+
+
+_STATUS_OF_UNMODELLED = {
+    "SignatureDoesNotMatch": 403,
+    "InvalidSignatureException": 403,
+    "UnrecognizedClientException": 403,
+    "IncompleteSignatureException": 403,
+    "MissingAuthenticationTokenException": 403,
+    "AccessDeniedException": 403,
+    "ExpiredTokenException": 403,
+    "InternalFailure": 500,
+    "ServiceUnavailable": 503,
+    "ServiceUnavailableException": 503,
+    "ThrottlingException": 429,
+}
+
+
+def encode_restjson_error(
+    code: str, message: str, *, status: int | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """``(status, headers, body)`` for an error, with the status the model gives ``code``."""
+    if status is None:
+        modelled = _tables().ERRORS.get(code)
+        status = modelled[0] if modelled else _STATUS_OF_UNMODELLED.get(code, 400)
+    headers = {"x-amzn-ErrorType": code, "Content-Type": CONTENT_TYPE}
+    return status, headers, json.dumps({"message": message}).encode()
