@@ -42,7 +42,37 @@ _EXPORTS = {
     "RegionError": "sesclient._errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "__version__",
+    "AccessDenied",
+    "AccountSendingPaused",
+    "AlreadyExists",
+    "AsyncSESClient",
+    "Attachment",
+    "ConfigurationSetDoesNotExist",
+    "ConnectionFailed",
+    "Credentials",
+    "DailyQuotaExceeded",
+    "InvalidCredentials",
+    "LimitExceeded",
+    "MailFromDomainNotVerified",
+    "MessageRejected",
+    "NoCredentialsError",
+    "NotFound",
+    "RegionError",
+    "RequestExpired",
+    "RetryPolicy",
+    "SESClient",
+    "SESError",
+    "SESValidationError",
+    "SendOutcomeUnknown",
+    "SendResult",
+    "ServiceError",
+    "SignatureDoesNotMatch",
+    "TemplateDoesNotExist",
+    "Throttling",
+    "WaiterError",
+]
 
 if TYPE_CHECKING:
     from ._client import AsyncSESClient, SendResult, SESClient

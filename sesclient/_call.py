@@ -187,11 +187,14 @@ class Call:
         error = self._error(status, headers, body)
         if logger.isEnabledFor(logging.DEBUG):
             self._log(status, error.request_id, error.code)
-        if isinstance(error, _errors.RequestExpired) and not self._skew_corrected:
-            if self._learn_clock(headers):
-                self._skew_corrected = True
-                self._attempt -= 1  # the corrected retry does not spend an attempt
-                return 0.0
+        if (
+            isinstance(error, _errors.RequestExpired)
+            and not self._skew_corrected
+            and self._learn_clock(headers)
+        ):
+            self._skew_corrected = True
+            self._attempt -= 1  # the corrected retry does not spend an attempt
+            return 0.0
         if error.retryable or status in _RETRYABLE_STATUS:
             delay = self._retry_delay(timeout=False)
             if delay is not None:

@@ -78,7 +78,8 @@ class _ClientCore:
         }
 
     def __repr__(self) -> str:
-        return f"api={self.api!r}, region={self.region!r}, endpoint={self.endpoints[self.api].base_url!r}"
+        endpoint = self.endpoints[self.api].base_url
+        return f"api={self.api!r}, region={self.region!r}, endpoint={endpoint!r}"
 
 
 def _limits(max_connections: int) -> httpx.Limits:
