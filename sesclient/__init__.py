@@ -43,7 +43,6 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "__version__",
     "AccessDenied",
     "AccountSendingPaused",
     "AlreadyExists",
@@ -72,6 +71,7 @@ __all__ = [
     "TemplateDoesNotExist",
     "Throttling",
     "WaiterError",
+    "__version__",
 ]
 
 if TYPE_CHECKING:
