@@ -357,7 +357,7 @@ class AsyncSESClient(_BaseClient):
                 limits=_limits(max_connections),
                 timeout=timeout,
                 http2=http2,
-                transport=None if http2 else _fast_transport(max_connections),
+                transport=None if http2 else _fast_transport(_limits(max_connections)),
             )
         self._http = http_client
 
@@ -399,12 +399,10 @@ class AsyncSESClient(_BaseClient):
         await self.aclose()
 
 
-def _fast_transport(max_connections: int) -> httpx.AsyncBaseTransport | None:
-    try:
-        from ._transport import AsyncHTTP11Transport
-    except ImportError:  # pragma: no cover - the transport ships with the package
-        return None
-    return AsyncHTTP11Transport(max_connections=max_connections)
+def _fast_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    from ._transport import AsyncHTTP11Transport
+
+    return AsyncHTTP11Transport(limits=limits)
 
 
 class _Paginator:
