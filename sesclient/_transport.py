@@ -116,6 +116,7 @@ class _Connection(asyncio.Protocol):
         "timer",
         "transport",
         "waiter",
+        "write_timer",
     )
 
     def __init__(self, owner: AsyncHTTP11Transport, origin: _Origin) -> None:
@@ -137,6 +138,7 @@ class _Connection(asyncio.Protocol):
         self.requests = 0
         self.since = 0.0
         self.timer: asyncio.TimerHandle | None = None
+        self.write_timer: asyncio.TimerHandle | None = None
         self.read_timeout = 0.0
         self.last_read = 0.0
 
@@ -242,11 +244,16 @@ class _Connection(asyncio.Protocol):
             # is closing now and not a byte went out.
             self.waiter = None
             raise _NothingWritten
-        if read_timeout is not None:
+        if read_timeout is not None and not self.paused:
+            self.arm_read_timer(read_timeout)
+        return waiter
+
+    def arm_read_timer(self, read_timeout: float | None) -> None:
+        """Start the read timeout; it runs only once the request is fully handed over."""
+        if read_timeout is not None and self.timer is None:
             self.read_timeout = read_timeout
             self.last_read = self.loop.time()
             self.timer = self.loop.call_at(self.last_read + read_timeout, self._read_timer)
-        return waiter
 
     def _read_timer(self) -> None:
         # Fires at most once per read_timeout; re-arms itself while bytes keep coming, so
@@ -273,21 +280,38 @@ class _Connection(asyncio.Protocol):
         self.requests += 1
 
     async def drain(self, timeout: float | None) -> None:
-        """Wait until the transport's write buffer drops below its high-water mark."""
+        """Wait until the transport's write buffer drops below its low-water mark.
+
+        The write timeout bounds each stall, not the whole upload, as httpcore's does
+        for each socket write: a large body that keeps moving never times out.
+        """
         if not self.paused:
             return
         if self.lost:
             raise httpx.WriteError("connection closed while writing the request")
         drain = self.drain_waiter = self.loop.create_future()
-        handle = None
         if timeout is not None:
-            handle = self.loop.call_later(timeout, _expire_write, drain)
+            size = self.transport.get_write_buffer_size()
+            self.write_timer = self.loop.call_later(timeout, self._write_timer, timeout, size)
         try:
             await drain
         finally:
             self.drain_waiter = None
-            if handle is not None:
-                handle.cancel()
+            if self.write_timer is not None:
+                self.write_timer.cancel()
+                self.write_timer = None
+
+    def _write_timer(self, timeout: float, last_size: int) -> None:
+        drain = self.drain_waiter
+        if drain is None or drain.done():
+            self.write_timer = None
+            return
+        size = self.transport.get_write_buffer_size()
+        if size < last_size:
+            self.write_timer = self.loop.call_later(timeout, self._write_timer, timeout, size)
+        else:
+            self.write_timer = None
+            drain.set_exception(httpx.WriteTimeout("Timed out while sending the request."))
 
     def close(self) -> None:
         self.state = _CLOSED
@@ -301,11 +325,6 @@ class _Connection(asyncio.Protocol):
             self.timer = None
         if self.transport is not None:
             self.transport.abort()
-
-
-def _expire_write(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_exception(httpx.WriteTimeout("Timed out while sending the request."))
 
 
 def _expire_pool(fut: asyncio.Future[Any]) -> None:
@@ -379,9 +398,14 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._closed:
             raise RuntimeError("Cannot send a request: the transport has been closed.")
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None:
+                raise RuntimeError(
+                    "AsyncHTTP11Transport is bound to the event loop it was first used in; "
+                    "make one transport per event loop."
+                )
+            self._loop = loop
         url = request.url
         key = (url.raw_scheme, url.raw_host, url.port)
         origin = self._origins.get(key)
@@ -403,6 +427,7 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
                 conn.state = _ACTIVE
                 if conn.paused:
                     await conn.drain(timeouts.get("write"))
+                    conn.arm_read_timer(read_timeout)
                 await fut
                 break
             except _NothingWritten:

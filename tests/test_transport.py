@@ -998,3 +998,58 @@ def test_environment_proxy_and_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None
         assert [r.target for r in server.requests] == ["/via", "/direct", "/direct"]
 
     asyncio.run(main())
+
+
+def test_large_request_body_goes_through_flow_control() -> None:
+    body = os.urandom(3 * 1024 * 1024)
+
+    async def main() -> None:
+        async with serving(reply_ok) as server, client(timeout=httpx.Timeout(10, write=2)) as c:
+            for _ in range(2):
+                assert (await c.post(f"{server.url}/big", content=body)).status_code == 200
+        assert [r.body == body for r in server.requests] == [True, True]
+        assert server.connections == 1
+
+    asyncio.run(main())
+
+
+def test_write_timeout_when_server_stops_reading() -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    async def main() -> None:
+        server = await asyncio.start_server(never_read, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with client(timeout=httpx.Timeout(10, write=0.2)) as c:
+                with pytest.raises(httpx.WriteTimeout):
+                    await c.post(f"http://127.0.0.1:{port}/x", content=b"x" * (64 * 1024 * 1024))
+        finally:
+            for writer in accepted:
+                writer.close()
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(main())
+
+
+def test_transport_refuses_a_second_event_loop() -> None:
+    transport = AsyncHTTP11Transport(trust_env=False)
+
+    async def use(url: str) -> None:
+        await transport.handle_async_request(httpx.Request("GET", url))
+
+    async def first() -> None:
+        async with serving(reply_ok) as server:
+            request = httpx.Request("GET", server.url, headers={"Connection": "close"})
+            response = await transport.handle_async_request(request)
+            assert response.status_code == 200
+
+    async def second() -> None:
+        with pytest.raises(RuntimeError, match="event loop"):
+            await use("http://127.0.0.1:9/")
+
+    asyncio.run(first())
+    asyncio.run(second())
