@@ -27,6 +27,8 @@ _Shapes = Mapping[str, tuple[Any, ...]]
 CONTENT_TYPE = "application/json"
 _SAFE = "-_.~"
 _LABEL = re.compile(r"\{([^}]+)\}")
+# One encoder for every call: json.dumps with any option builds a new one each time.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _tables() -> Any:
@@ -70,7 +72,7 @@ def serialize_request(
     if body_params:
         if shape[4]:
             body_params = _encode_structure(shapes, input_shape, body_params)
-        body = json.dumps(body_params, separators=(",", ":")).encode()
+        body = _ENCODE(body_params).encode()
     elif len(locations) < len(members):
         body = b"{}"
     else:
@@ -113,9 +115,11 @@ def _query_values(
 
 def _encode_structure(shapes: _Shapes, shape_name: str, value: Mapping[str, Any]) -> dict:
     members = shapes[shape_name][1]
-    return {
-        name: _encode(shapes, members[name], item) for name, item in value.items() if item is not None
-    }
+    encoded = {}
+    for name, item in value.items():
+        if item is not None:
+            encoded[name] = _encode(shapes, members[name], item)
+    return encoded
 
 
 def _encode(shapes: _Shapes, shape_name: str, value: Any) -> Any:
@@ -325,7 +329,7 @@ def encode_restjson_response(operation: str, result: Mapping[str, Any]) -> tuple
     document = {k: v for k, v in result.items() if k != "ResponseMetadata" and v is not None}
     if output_shape is not None and tables.SHAPES[output_shape][4]:
         document = _encode_structure(tables.SHAPES, output_shape, document)
-    return 200, json.dumps(document, separators=(",", ":")).encode()
+    return 200, _ENCODE(document).encode()
 
 
 _STATUS_OF_UNMODELLED = {

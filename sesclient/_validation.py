@@ -42,12 +42,30 @@ def _check(
 ) -> None:
     shape = shapes[shape_name]
     kind = shape[0]
-    where = path or "input"
-    if kind == "structure":
-        if not isinstance(value, Mapping):
+    if kind == "string":
+        # The common case first, and without ABC instance checks: this runs on every send.
+        if type(value) is not str and not isinstance(value, str):
+            problems.append((path, _type_message(path, value, "str")))
+            return
+        if (shape[1] is not None and len(value) < shape[1]) or (
+            shape[2] is not None and len(value) > shape[2]
+        ):
+            _length(path, len(value), shape[1], shape[2], problems)
+        enum = shape[3]
+        if enum is not None and value not in enum:
+            problems.append(
+                (
+                    path,
+                    f"Invalid value for parameter {path}, value: {value}, "
+                    f"valid values: {', '.join(enum)}",
+                )
+            )
+    elif kind == "structure":
+        if type(value) is not dict and not isinstance(value, Mapping):
             problems.append((path, _type_message(path, value, "dict")))
             return
         members = shape[1]
+        where = path or "input"
         for name in shape[2]:
             if value.get(name) is None:
                 problems.append(
@@ -66,7 +84,7 @@ def _check(
             elif item is not None:
                 _check(shapes, member, item, _join(path, name), problems)
     elif kind == "list":
-        if not isinstance(value, (list, tuple)):
+        if type(value) is not list and not isinstance(value, (list, tuple)):
             problems.append((path, _type_message(path, value, "list", "tuple")))
             return
         _length(path, len(value), shape[2], shape[3], problems)
@@ -81,20 +99,6 @@ def _check(
         for key, item in value.items():
             _check(shapes, shape[1], key, f"{path} (key)", problems)
             _check(shapes, shape[2], item, f"{path}.{key}", problems)
-    elif kind == "string":
-        if not isinstance(value, str):
-            problems.append((path, _type_message(path, value, "str")))
-            return
-        _length(path, len(value), shape[1], shape[2], problems)
-        enum = shape[3]
-        if enum is not None and value not in enum:
-            problems.append(
-                (
-                    path,
-                    f"Invalid value for parameter {path}, value: {value}, "
-                    f"valid values: {', '.join(enum)}",
-                )
-            )
     elif kind == "integer":
         if not isinstance(value, int) or isinstance(value, bool):
             problems.append((path, _type_message(path, value, "int")))
