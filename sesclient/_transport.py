@@ -421,10 +421,11 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
         if conn is None:
             conn = await self._acquire(origin, timeouts)
         retried = False
+        # Once an attempt was written, no later failure may read as "nothing was sent".
+        sent_error: httpx.TransportError | None = None
         while True:
             try:
                 fut = conn.send(data, no_body=no_body, read_timeout=read_timeout)
-                conn.state = _ACTIVE
                 if conn.paused:
                     await conn.drain(timeouts.get("write"))
                     conn.arm_read_timer(read_timeout)
@@ -435,6 +436,8 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
                 # that breaks before the first byte is a connect failure.
                 if retried or conn.requests == 0:
                     self._discard(conn)
+                    if sent_error is not None:
+                        raise sent_error from None
                     raise httpx.ConnectError(
                         "Connection closed before the request could be written."
                     ) from None
@@ -454,6 +457,7 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
                     self._discard(conn)
                     raise error from None
                 retried = True
+                sent_error = error
                 conn = await self._replace(conn, origin, timeouts, error)
             except BaseException:
                 self._discard(conn)

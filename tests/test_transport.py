@@ -1053,3 +1053,51 @@ def test_transport_refuses_a_second_event_loop() -> None:
 
     asyncio.run(first())
     asyncio.run(second())
+
+
+def test_write_that_fails_at_once_on_a_reused_connection_is_retried() -> None:
+    async def main() -> None:
+        transport = AsyncHTTP11Transport(trust_env=False)
+        async with serving(reply_ok) as server, httpx.AsyncClient(transport=transport) as c:
+            await c.post(f"{server.url}/first", content=b"1")
+            [conn] = transport._all
+            replaced: list[object] = []
+            original = transport._replace
+
+            async def spy(*args: object) -> object:
+                replaced.append(args[3])
+                return await original(*args)  # type: ignore[arg-type]
+
+            transport._replace = spy  # type: ignore[method-assign]
+            # Break the idle socket behind asyncio's back: the next send() fails with
+            # EPIPE inside write(), before a byte of the request leaves.
+            conn.transport.get_extra_info("socket").shutdown(socket.SHUT_WR)
+            r = await c.post(f"{server.url}/second", content=b"2")
+            assert r.json() == {"echo": "/second"}
+            assert replaced == [None]  # replaced as "nothing written", not as a replay
+        assert [(r.target, r.conn_id) for r in server.requests] == [("/first", 1), ("/second", 2)]
+
+    asyncio.run(main())
+
+
+def test_failed_replay_still_reports_the_first_attempt_as_sent() -> None:
+    async def main() -> None:
+        transport = AsyncHTTP11Transport(trust_env=False)
+        original = transport._replace
+
+        async def replace_with_broken(*args: object) -> object:
+            conn = await original(*args)  # type: ignore[arg-type]
+            conn.transport.get_extra_info("socket").shutdown(socket.SHUT_WR)
+            return conn
+
+        transport._replace = replace_with_broken  # type: ignore[method-assign]
+        c = httpx.AsyncClient(transport=transport)
+        async with serving(second_request_dropped()) as server, c:
+            await c.get(f"{server.url}/first")
+            # The GET was written and dropped; the replay breaks before writing.
+            # Reporting ConnectError would claim that nothing was ever sent.
+            with pytest.raises(httpx.RemoteProtocolError):
+                await c.get(f"{server.url}/second")
+        assert [r.target for r in server.requests] == ["/first", "/second"]
+
+    asyncio.run(main())
