@@ -7,7 +7,6 @@ here only resolve configuration, own the pooled httpx client and move bytes.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -400,7 +399,7 @@ class AsyncSESClient(_BaseClient):
                 outcome = call.received(response.status_code, response.headers, response.content)
             if type(outcome) is not float:
                 return outcome  # type: ignore[return-value]
-            await asyncio.sleep(outcome)
+            await _sleep(outcome)
 
     async def send_email(self, **kwargs: Any) -> SendResult:
         """Send one message; the arguments are those of :meth:`SESClient.send_email`."""
@@ -423,6 +422,13 @@ def _fast_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
     from ._transport import AsyncHTTP11Transport
 
     return AsyncHTTP11Transport(limits=limits)
+
+
+async def _sleep(seconds: float) -> None:
+    # asyncio is imported here, not at the top: the sync client must not pay for it.
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 class _Paginator:
@@ -519,4 +525,4 @@ class _AsyncWaiter:
                     if state == "failure"
                     else "max attempts exceeded",
                 )
-            await asyncio.sleep(plan.delay)
+            await _sleep(plan.delay)
