@@ -2,6 +2,11 @@
 
 Usage: python benchmarks/async_transport.py [--quick] [--rounds N] [--seconds S]
 
+Clients: httpx.AsyncClient on its default transport; httpx.AsyncClient on
+AsyncHTTP11Transport; AsyncHTTP11Transport called directly with an httpx.Request (no
+AsyncClient around it); httpx.AsyncClient over a transport that answers at once (the
+client layer's own cost, a floor for any transport under it); aiohttp, if installed.
+
 A canned SESv2 SendEmail endpoint (an asyncio.Protocol server answering
 ``{"MessageId": ...}`` with ``x-amzn-RequestId``, keep-alive) runs in a separate
 process, so that the figures are the client process's own CPU time
@@ -158,6 +163,28 @@ class HttpxFast(HttpxDefault):
         return httpx.AsyncClient(transport=transport, trust_env=False)
 
 
+class HttpxFloor(HttpxDefault):
+    """httpx.AsyncClient over a transport that answers at once: the client's own cost."""
+
+    name = "httpx client alone (no I/O)"
+
+    def make(self, limit: int) -> Any:
+        import httpx
+
+        headers = [
+            (b"Content-Type", b"application/json"),
+            (b"Content-Length", b"%d" % len(RESPONSE_BODY)),
+            (b"x-amzn-RequestId", b"2c2a6e8e-7c53-4d3e-9c3e-1d0b4c0a1f2e"),
+        ]
+
+        class Canned(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                stream = httpx.ByteStream(RESPONSE_BODY)
+                return httpx.Response(200, headers=headers, stream=stream)
+
+        return httpx.AsyncClient(transport=Canned(), trust_env=False)
+
+
 class FastDirect(Client):
     """The transport without httpx.AsyncClient around it (what an SDK could call)."""
 
@@ -230,7 +257,7 @@ async def measure(send: Send, in_flight: int, seconds: float) -> float:
 
 
 async def bench(url: str, rounds: int, seconds: float) -> dict[str, dict[int, list[float]]]:
-    clients: list[Client] = [HttpxDefault(), HttpxFast(), FastDirect()]
+    clients: list[Client] = [HttpxDefault(), HttpxFast(), FastDirect(), HttpxFloor()]
     try:
         import aiohttp  # noqa: F401
 
@@ -259,19 +286,20 @@ def spread(values: list[float], fmt: str) -> str:
 
 def table(results: dict[str, dict[int, list[float]]]) -> str:
     names = list(results)
-    fast, default = "httpx + AsyncHTTP11Transport", "httpx default"
-    has_aiohttp = "aiohttp" in results
-    header = ["in flight", *[f"{n} (us/send)" for n in names], "default / fast"]
-    if has_aiohttp:
-        header.append("fast / aiohttp")
+    fast, default = HttpxFast.name, HttpxDefault.name
+    ratios = [("default / fast", default, fast)]
+    if Aiohttp.name in results:
+        ratios += [
+            ("fast / aiohttp", fast, Aiohttp.name),
+            ("direct / aiohttp", FastDirect.name, Aiohttp.name),
+        ]
+    header = ["in flight", *[f"{n} (us/send)" for n in names], *[r[0] for r in ratios]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for level in LEVELS:
         row = [str(level)] + [spread(results[n][level], ".0f") for n in names]
-        pairs = zip(results[default][level], results[fast][level], strict=True)
-        row.append(spread([d / f for d, f in pairs], ".1f") + "x")
-        if has_aiohttp:
-            pairs = zip(results[fast][level], results["aiohttp"][level], strict=True)
-            row.append(spread([f / a for f, a in pairs], ".2f") + "x")
+        for _, top, bottom in ratios:
+            pairs = zip(results[top][level], results[bottom][level], strict=True)
+            row.append(spread([t / b for t, b in pairs], ".2f") + "x")
         lines.append("| " + " | ".join(row) + " |")
     flat = [hi / lo for lo, hi in zip(results[fast][16], results[fast][256], strict=True)]
     lines.append("")
@@ -290,7 +318,7 @@ def main() -> None:
         asyncio.run(_serve())
         return
     rounds = args.rounds or (2 if args.quick else 5)
-    seconds = args.seconds or (0.25 if args.quick else 1.5)
+    seconds = args.seconds or (0.12 if args.quick else 1.5)
 
     # Run the package from this checkout without installing it.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -739,7 +739,10 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
             origin.connect_port = proxy.url.port or 80
             extra = _proxy_headers(proxy)
             if scheme == b"https":
-                authority = url.netloc if url.port else b"%s:%d" % (url.raw_host, port)
+                raw_host = url.raw_host
+                if b":" in raw_host:
+                    raw_host = b"[" + raw_host + b"]"  # an IPv6 literal
+                authority = b"%s:%d" % (raw_host, port)
                 origin.tunnel_request = serialize_request_head(
                     b"CONNECT", authority, [(b"Host", authority), *extra]
                 )
