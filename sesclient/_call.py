@@ -119,17 +119,17 @@ class Call:
         self._operation = operation
         validate(endpoint.tables.SHAPES, operation[3], params)
         if endpoint.api == "v1":
-            from ._query import CONTENT_TYPE, serialize_request
+            from . import _query
 
             self._method = "POST"
             path = "/"
-            self._body = serialize_request(operation[0], params)
-            self._headers = {"Content-Type": CONTENT_TYPE}
+            self._body = _query.serialize_request(operation[0], params)
+            self._headers = {"Content-Type": _query.CONTENT_TYPE}
         else:
-            from ._restjson import CONTENT_TYPE, serialize_request
+            from . import _restjson
 
-            self._method, path, self._body = serialize_request(operation, params)
-            self._headers = {"Content-Type": CONTENT_TYPE} if self._body else {}
+            self._method, path, self._body = _restjson.serialize_request(operation, params)
+            self._headers = {"Content-Type": _restjson.CONTENT_TYPE} if self._body else {}
         self._url = endpoint.base_url + path
         self._attempt = 0
         self._retry_tokens = 0
@@ -171,13 +171,13 @@ class Call:
         """
         if 200 <= status < 300:
             if self._endpoint.api == "v1":
-                from ._query import parse_response
+                from ._query import parse_response as parse_query
 
-                parsed = parse_response(self._operation[0], status, headers, body)
+                parsed = parse_query(self._operation[0], status, headers, body)
             else:
-                from ._restjson import parse_response
+                from ._restjson import parse_response as parse_json
 
-                parsed = parse_response(self._operation, status, headers, body)
+                parsed = parse_json(self._operation, status, headers, body)
             metadata = parsed["ResponseMetadata"]
             metadata["RetryAttempts"] = self._attempt - 1
             self._endpoint.quota.release(self._retry_tokens)
@@ -252,14 +252,14 @@ class Call:
         request_id = headers.get("x-amzn-requestid") or headers.get("x-amz-request-id")
         error_type: str | None = None
         if self._endpoint.api == "v1":
-            from ._query import parse_error
+            from ._query import parse_error as parse_query_error
 
-            code, message, error_type, body_request_id = parse_error(body)
+            code, message, error_type, body_request_id = parse_query_error(body)
             request_id = body_request_id or request_id
         else:
-            from ._restjson import parse_error
+            from ._restjson import parse_error as parse_json_error
 
-            code, message = parse_error(headers, body)
+            code, message = parse_json_error(headers, body)
         if not code:
             code = _DEFAULT_CODES.get(status, f"HTTP{status}")
         cls = _errors.error_class_for(code, message, status)

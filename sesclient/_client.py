@@ -18,6 +18,8 @@ from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
     from ._credentials import Credentials
+    from ._models.ses_v1_types import AsyncV1Operations, V1Operations
+    from ._models.ses_v2_types import AsyncV2Operations, V2Operations
 
 __all__ = ["AsyncSESClient", "SESClient", "SendResult"]
 
@@ -286,12 +288,21 @@ class SESClient(_BaseClient):
             )
         self._http = http_client
 
+    if TYPE_CHECKING:  # the generated stubs know every operation's arguments and result
+
+        @property
+        def v1(self) -> V1Operations: ...  # type: ignore[override]
+
+        @property
+        def v2(self) -> V2Operations: ...  # type: ignore[override]
+
     def _invoke(self, endpoint: Endpoint, name: str, params: dict[str, Any]) -> dict[str, Any]:
         return self._run(endpoint.start(name, params))
 
     def _run(self, call: Call) -> dict[str, Any]:
         credentials = self._core.credentials
         send = self._http.send
+        outcome: dict[str, Any] | float
         while True:
             method, url, headers, body = call.request(credentials.get())
             headers["User-Agent"] = _USER_AGENT
@@ -377,6 +388,14 @@ class AsyncSESClient(_BaseClient):
             )
         self._http = http_client
 
+    if TYPE_CHECKING:
+
+        @property
+        def v1(self) -> AsyncV1Operations: ...  # type: ignore[override]
+
+        @property
+        def v2(self) -> AsyncV2Operations: ...  # type: ignore[override]
+
     async def _invoke(
         self, endpoint: Endpoint, name: str, params: dict[str, Any]
     ) -> dict[str, Any]:
@@ -385,6 +404,7 @@ class AsyncSESClient(_BaseClient):
     async def _run(self, call: Call) -> dict[str, Any]:
         credentials = self._core.credentials
         send = self._http.send
+        outcome: dict[str, Any] | float
         while True:
             method, url, headers, body = call.request(await credentials.aget())
             headers["User-Agent"] = _USER_AGENT

@@ -278,15 +278,16 @@ def decode_restjson_request(
             by_key = {loc[1]: member for member, loc in shape[3].items() if loc[0] == "querystring"}
             for pair in query.split("&"):
                 key, _, text = pair.partition("=")
-                member = by_key.get(unquote(key))
-                if member is None:
+                query_member = by_key.get(unquote(key))
+                if query_member is None:
                     continue
-                member_shape = shapes[shape[1][member]]
+                member_shape = shapes[shape[1][query_member]]
                 value = unquote(text)
                 if member_shape[0] == "list":
-                    params.setdefault(member, []).append(_from_text(shapes, member_shape[1], value))
+                    item = _from_text(shapes, member_shape[1], value)
+                    params.setdefault(query_member, []).append(item)
                 else:
-                    params[member] = _from_text(shapes, shape[1][member], value)
+                    params[query_member] = _from_text(shapes, shape[1][query_member], value)
     except (ValueError, TypeError) as exc:
         raise SESValidationError(str(exc), code="BadRequestException") from None
     from ._validation import validate
