@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import ssl
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -41,6 +40,9 @@ from sesclient._http11 import (
     ResponseParser,
     serialize_request_head,
 )
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["AsyncHTTP11Transport"]
 
