@@ -343,8 +343,8 @@ def test_send_quota_and_statistics(ses):
     assert sum(p["Rejects"] for p in points) >= 0
 
 
-def test_missing_parameter_is_a_validation_error(ses):
-    # botocore validates too; send a request it does not check by hand.
+def raw_post(ses, body):
+    """A signed v1 request that botocore would not build; (status, text)."""
     import http.client
 
     from sesclient.sigv4 import sign_request
@@ -354,7 +354,6 @@ def test_missing_parameter_is_a_validation_error(ses):
         secret_access_key = ses._request_signer._credentials.secret_key
         session_token = None
 
-    body = b"Action=SendEmail&Version=2010-12-01&Source=sender%40example.com"
     url = ses.meta.endpoint_url + "/"
     headers = sign_request(
         "POST",
@@ -367,21 +366,32 @@ def test_missing_parameter_is_a_validation_error(ses):
     )
     host = url.split("//")[1].split("/")[0]
     connection = http.client.HTTPConnection(host, timeout=5)
-    connection.request("POST", "/", body=body, headers=headers)
-    response = connection.getresponse()
-    text = response.read().decode()
-    assert response.status == 400
+    try:
+        connection.request("POST", "/", body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_missing_parameter_is_a_validation_error(ses):
+    status, text = raw_post(ses, b"Action=SendEmail&Version=2010-12-01&Source=a%40example.com")
+    assert status == 400
+    assert text.startswith("<ErrorResponse")
     assert "<Code>ValidationError</Code>" in text
-    assert "<ErrorResponse" in text
 
 
-def test_unknown_and_unimplemented_actions(ses, server):
-    import http.client
+def test_bogus_action_is_invalid_action(ses):
+    status, text = raw_post(ses, b"Action=LaunchRockets&Version=2010-12-01")
+    assert status == 400
+    assert "<Code>InvalidAction</Code>" in text
+    assert "LaunchRockets" in text
 
+
+def test_unknown_and_unimplemented_actions(ses):
     response = error_of(ses.list_configuration_sets)
     assert response["Error"]["Code"] == "InvalidAction"
     assert "ListConfigurationSets" in response["Error"]["Message"]
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
     # The connection stays usable and the endpoint keeps serving.
     assert ses.get_send_quota()["ResponseMetadata"]["HTTPStatusCode"] == 200
-    del http
