@@ -169,6 +169,8 @@ class Call:
 
         Raises the matching :class:`SESError` when the call is over.
         """
+        # One pass to a plain dict with lower-case names: httpx.Headers scans on every get.
+        headers = {name.lower(): value for name, value in headers.items()}
         if 200 <= status < 300:
             if self._endpoint.api == "v1":
                 from ._query import parse_response as parse_query
@@ -278,7 +280,7 @@ class Call:
             type=error_type,
             operation=self.name,
             api=self._endpoint.api,
-            headers={k.lower(): v for k, v in headers.items()},
+            headers=headers,
         )
 
     def _learn_clock(self, headers: Mapping[str, str]) -> bool:

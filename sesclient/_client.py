@@ -287,6 +287,9 @@ class SESClient(_BaseClient):
                 limits=_limits(max_connections), timeout=timeout, http2=http2
             )
         self._http = http_client
+        # Requests built by hand skip httpx's build_request, which is where the
+        # client's timeout would otherwise be attached.
+        self._extensions = {"timeout": http_client.timeout.as_dict()}
 
     if TYPE_CHECKING:  # the generated stubs know every operation's arguments and result
 
@@ -308,7 +311,11 @@ class SESClient(_BaseClient):
             headers["User-Agent"] = _USER_AGENT
             try:
                 request = httpx.Request(
-                    method, _cached_url(self._urls, url), headers=headers, content=body
+                    method,
+                    _cached_url(self._urls, url),
+                    headers=headers,
+                    content=body,
+                    extensions=self._extensions,
                 )
                 response = send(request)
             except httpx.TransportError as exc:
@@ -387,6 +394,9 @@ class AsyncSESClient(_BaseClient):
                 transport=None if http2 else _fast_transport(_limits(max_connections)),
             )
         self._http = http_client
+        # Requests built by hand skip httpx's build_request, which is where the
+        # client's timeout would otherwise be attached.
+        self._extensions = {"timeout": http_client.timeout.as_dict()}
 
     if TYPE_CHECKING:
 
@@ -410,7 +420,11 @@ class AsyncSESClient(_BaseClient):
             headers["User-Agent"] = _USER_AGENT
             try:
                 request = httpx.Request(
-                    method, _cached_url(self._urls, url), headers=headers, content=body
+                    method,
+                    _cached_url(self._urls, url),
+                    headers=headers,
+                    content=body,
+                    extensions=self._extensions,
                 )
                 response = await send(request)
             except httpx.TransportError as exc:

@@ -80,7 +80,7 @@ def _flatten(
 
 
 def parse_response(
-    operation: str, status_code: int, headers: Mapping[str, str], body: bytes
+    operation: str, status_code: int, headers: dict[str, str], body: bytes
 ) -> dict[str, Any]:
     """A successful XML reply as the dict boto3's ``ses`` client returns."""
     from xml.etree.ElementTree import fromstring
@@ -103,16 +103,19 @@ def parse_response(
 
 
 def response_metadata(
-    status_code: int, headers: Mapping[str, str], request_id: str | None
+    status_code: int, headers: dict[str, str], request_id: str | None
 ) -> dict[str, Any]:
-    """botocore's ``ResponseMetadata``; the header wins when the body has no id."""
+    """botocore's ``ResponseMetadata``; the header wins when the body has no id.
+
+    ``headers`` must have lower-case names; it becomes ``HTTPHeaders`` as it is.
+    """
     if request_id is None:
         request_id = headers.get("x-amzn-requestid") or headers.get("x-amz-request-id")
     metadata: dict[str, Any] = {}
     if request_id is not None:
         metadata["RequestId"] = request_id
     metadata["HTTPStatusCode"] = status_code
-    metadata["HTTPHeaders"] = {k.lower(): v for k, v in headers.items()}
+    metadata["HTTPHeaders"] = headers
     metadata["RetryAttempts"] = 0
     return metadata
 

@@ -140,7 +140,7 @@ def _encode(shapes: _Shapes, shape_name: str, value: Any) -> Any:
 
 
 def parse_response(
-    operation: tuple[Any, ...], status_code: int, headers: Mapping[str, str], body: bytes
+    operation: tuple[Any, ...], status_code: int, headers: dict[str, str], body: bytes
 ) -> dict[str, Any]:
     """A successful JSON reply as the dict boto3's ``sesv2`` client returns."""
     output_shape = operation[4]

@@ -317,3 +317,41 @@ def test_client_repr_and_config(server):
     assert "send_email" in dir(c.v2)
     assert set(load("v1").OPERATIONS) <= set(dir(c.v1))
     assert len(load("v1").OPERATIONS) == 71 and len(load("v2").OPERATIONS) == 110
+
+
+def test_client_timeout_applies_and_a_silent_server_is_an_unknown_outcome():
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted = []
+
+    def accept():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(connection)  # read nothing, answer nothing
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with SESClient("us-east-1", Credentials("AKID", "s"), endpoint_url=url, timeout=0.3) as c:
+            with pytest.raises(sesclient.SendOutcomeUnknown, match="ReadTimeout"):
+                c.send_email(from_addr=SENDER, to="x@example.com", subject="s", text="t")
+
+        async def main():
+            async with AsyncSESClient(
+                "us-east-1", Credentials("AKID", "s"), endpoint_url=url, timeout=0.3
+            ) as c:
+                with pytest.raises(sesclient.SendOutcomeUnknown, match="ReadTimeout"):
+                    await c.send_email(from_addr=SENDER, to="x@example.com", subject="s", text="t")
+
+        asyncio.run(main())
+    finally:
+        listener.close()
+        for connection in accepted:
+            connection.close()
