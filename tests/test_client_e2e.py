@@ -339,14 +339,17 @@ def test_client_timeout_applies_and_a_silent_server_is_an_unknown_outcome():
     threading.Thread(target=accept, daemon=True).start()
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     try:
-        with SESClient("us-east-1", Credentials("AKID", "s"), endpoint_url=url, timeout=0.3) as c:
-            with pytest.raises(sesclient.SendOutcomeUnknown, match="ReadTimeout"):
-                c.send_email(from_addr=SENDER, to="x@example.com", subject="s", text="t")
+        with (
+            SESClient("us-east-1", Credentials("AKID", "s"), endpoint_url=url, timeout=0.3) as c,
+            pytest.raises(sesclient.SendOutcomeUnknown, match="ReadTimeout"),
+        ):
+            c.send_email(from_addr=SENDER, to="x@example.com", subject="s", text="t")
 
         async def main():
-            async with AsyncSESClient(
+            client = AsyncSESClient(
                 "us-east-1", Credentials("AKID", "s"), endpoint_url=url, timeout=0.3
-            ) as c:
+            )
+            async with client as c:
                 with pytest.raises(sesclient.SendOutcomeUnknown, match="ReadTimeout"):
                     await c.send_email(from_addr=SENDER, to="x@example.com", subject="s", text="t")
 
