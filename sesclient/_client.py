@@ -83,6 +83,13 @@ class _ClientCore:
         return f"api={self.api!r}, region={self.region!r}, endpoint={endpoint!r}"
 
 
+def _environment_proxies() -> bool:
+    """Whether HTTP(S)_PROXY or the like is set, which httpx's client layer honours."""
+    from urllib.request import getproxies
+
+    return bool(getproxies())
+
+
 def _limits(max_connections: int) -> httpx.Limits:
     return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
 
@@ -281,11 +288,18 @@ class SESClient(_BaseClient):
             http2=http2,
         )
         self._owns_http = http_client is None
+        # With a pool of our own, requests go straight to its transport: SES needs
+        # none of the client layer's cookies, redirects or auth, which cost more per
+        # send than everything sesclient does.  Environment proxies need that layer.
+        self._transport: httpx.HTTPTransport | None = None
         if http_client is None:
             _http2_guard(http2)
-            http_client = httpx.Client(
-                limits=_limits(max_connections), timeout=timeout, http2=http2
-            )
+            limits = _limits(max_connections)
+            if _environment_proxies():
+                http_client = httpx.Client(limits=limits, timeout=timeout, http2=http2)
+            else:
+                self._transport = httpx.HTTPTransport(limits=limits, http2=http2)
+                http_client = httpx.Client(transport=self._transport, timeout=timeout)
         self._http = http_client
         # Requests built by hand skip httpx's build_request, which is where the
         # client's timeout would otherwise be attached.
@@ -305,6 +319,7 @@ class SESClient(_BaseClient):
     def _run(self, call: Call) -> dict[str, Any]:
         credentials = self._core.credentials
         send = self._http.send
+        transport = self._transport
         outcome: dict[str, Any] | float
         while True:
             method, url, headers, body = call.request(credentials.get())
@@ -317,7 +332,11 @@ class SESClient(_BaseClient):
                     content=body,
                     extensions=self._extensions,
                 )
-                response = send(request)
+                if transport is not None:
+                    response = transport.handle_request(request)
+                    response.read()
+                else:
+                    response = send(request)
             except httpx.TransportError as exc:
                 outcome = call.transport_failed(exc)
             else:
@@ -385,14 +404,16 @@ class AsyncSESClient(_BaseClient):
             http2=http2,
         )
         self._owns_http = http_client is None
+        # As in SESClient, our own pool is driven directly, without the client layer.
+        self._transport: httpx.AsyncBaseTransport | None = None
         if http_client is None:
             _http2_guard(http2)
-            http_client = httpx.AsyncClient(
-                limits=_limits(max_connections),
-                timeout=timeout,
-                http2=http2,
-                transport=None if http2 else _fast_transport(_limits(max_connections)),
-            )
+            limits = _limits(max_connections)
+            if http2:
+                http_client = httpx.AsyncClient(limits=limits, timeout=timeout, http2=True)
+            else:
+                self._transport = _fast_transport(limits)
+                http_client = httpx.AsyncClient(transport=self._transport, timeout=timeout)
         self._http = http_client
         # Requests built by hand skip httpx's build_request, which is where the
         # client's timeout would otherwise be attached.
@@ -414,6 +435,7 @@ class AsyncSESClient(_BaseClient):
     async def _run(self, call: Call) -> dict[str, Any]:
         credentials = self._core.credentials
         send = self._http.send
+        transport = self._transport
         outcome: dict[str, Any] | float
         while True:
             method, url, headers, body = call.request(await credentials.aget())
@@ -426,7 +448,11 @@ class AsyncSESClient(_BaseClient):
                     content=body,
                     extensions=self._extensions,
                 )
-                response = await send(request)
+                if transport is not None:
+                    response = await transport.handle_async_request(request)
+                    await response.aread()
+                else:
+                    response = await send(request)
             except httpx.TransportError as exc:
                 outcome = call.transport_failed(exc)
             else:
