@@ -18,6 +18,7 @@ _EXPORTS = {
     "Credentials": "sesclient._credentials",
     "RetryPolicy": "sesclient._retry",
     "Attachment": "sesclient._message",
+    "AsyncHTTP11Transport": "sesclient._transport",
     "WaiterError": "sesclient._paginate",
     "SESError": "sesclient._errors",
     "SESValidationError": "sesclient._errors",
@@ -46,6 +47,7 @@ __all__ = [
     "AccessDenied",
     "AccountSendingPaused",
     "AlreadyExists",
+    "AsyncHTTP11Transport",
     "AsyncSESClient",
     "Attachment",
     "ConfigurationSetDoesNotExist",
@@ -103,6 +105,7 @@ if TYPE_CHECKING:
     from ._message import Attachment
     from ._paginate import WaiterError
     from ._retry import RetryPolicy
+    from ._transport import AsyncHTTP11Transport
 
 
 def __getattr__(name: str) -> Any:
