@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Final
 
 __all__ = ["RESET", "Delayed", "HTTPProtocol", "Request", "Response"]
 
@@ -127,6 +127,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._on_error = on_error
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
+        self._out: list[bytes] = []
         self._state = _HEAD
         self._busy = False  # a delayed answer is pending: later requests wait
         self._paused = False  # the client is not reading: stop answering
@@ -179,6 +180,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     def close(self) -> None:
         if not self._closing and self._transport is not None:
+            self._flush()
             self._closing = True
             self._transport.close()
 
@@ -187,6 +189,7 @@ class HTTPProtocol(asyncio.Protocol):
         transport = self._transport
         if transport is None or self._closing:
             return
+        self._flush()
         self._closing = True
         sock = transport.get_extra_info("socket")
         if sock is not None:
@@ -200,21 +203,33 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _drain(self) -> None:
         """Answer every complete request in the buffer, in order."""
-        while not self._closing and not self._busy and not self._paused:
-            request = self._parse()
-            if request is None:
+        try:
+            while not self._closing and not self._busy and not self._paused:
+                request = self._parse()
+                if request is None:
+                    return
+                try:
+                    outcome = self._app(request)
+                except Exception as exc:  # the app answers errors itself; this is a last resort
+                    if self._on_error is not None:
+                        self._on_error(exc)
+                    outcome = (500, [("Content-Type", "text/plain")], b"internal error\n")
+                self._deliver(outcome)
+            if self._closing or self._busy:
                 return
-            try:
-                outcome = self._app(request)
-            except Exception as exc:  # the app answers errors itself; this is a last resort
-                if self._on_error is not None:
-                    self._on_error(exc)
-                outcome = (500, [("Content-Type", "text/plain")], b"internal error\n")
-            self._deliver(outcome)
-        if self._closing or self._busy:
-            return
-        if not self._keep_alive and self._state == _HEAD and not self._buffer:
-            self.close()
+            if not self._keep_alive and self._state == _HEAD and not self._buffer:
+                self.close()
+        finally:
+            # Pipelined answers leave in one write (one system call), not one each.
+            self._flush()
+
+    def _flush(self) -> None:
+        out = self._out
+        if out:
+            self._out = []
+            transport = self._transport
+            if transport is not None and not self._closing:
+                transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def _deliver(self, outcome: Outcome) -> None:
         if isinstance(outcome, tuple):
@@ -239,24 +254,26 @@ class HTTPProtocol(asyncio.Protocol):
         self._deliver(outcome)
         if not self._busy:
             self._drain()
+        self._flush()
 
     def _write(self, response: Response) -> None:
         status, headers, body = response
-        parts = [_status_line(status), _date_line()]
-        for name, value in headers:
-            parts.append(f"{name}: {value}\r\n".encode("latin-1"))
-        keep = self._keep_alive and not self._closing
-        parts.append(
-            f"Content-Length: {len(body)}\r\n\r\n".encode("ascii")
-            if keep
-            else f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode("ascii")
-        )
-        if self._method != "HEAD":
-            parts.append(body)
         transport = self._transport
         if transport is None or self._closing:
             return
-        transport.write(b"".join(parts))
+        keep = self._keep_alive
+        fields = "".join([f"{name}: {value}\r\n" for name, value in headers])
+        head = (
+            f"{fields}Content-Length: {len(body)}\r\n\r\n"
+            if keep
+            else f"{fields}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        out = self._out
+        out.append(_status_line(status))
+        out.append(_date_line())
+        out.append(head.encode("latin-1"))
+        if self._method != "HEAD":
+            out.append(body)
         if not keep:
             self.close()
 
@@ -361,7 +378,7 @@ class HTTPProtocol(asyncio.Protocol):
             and self._transport is not None
         ):
             self._continue_sent = True
-            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._out.append(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _parse_head(self, head: bytes) -> bool:
         try:
@@ -379,12 +396,14 @@ class HTTPProtocol(asyncio.Protocol):
             return False
         headers: dict[str, str] = {}
         for line in lines:
-            name, colon, value = line.partition(":")
-            if not colon or not name or name[-1] in " \t" or name[0] in " \t":
+            colon = line.find(":")
+            # No whitespace before the colon or at the start (RFC 9112 section 5.1):
+            # both are request-smuggling vectors.
+            if colon <= 0 or line[colon - 1] in " \t" or line[0] in " \t":
                 self._fail(400, "malformed header field\n")
                 return False
-            name = name.lower()
-            value = value.strip(" \t")
+            name = line[:colon].lower()
+            value = line[colon + 1 :].strip(" \t")
             if name in headers:
                 if name in ("content-length", "host"):
                     if headers[name] != value:
@@ -429,8 +448,3 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _finish(self, body: bytes) -> Request:
         return Request(self._method, self._target, self._headers, body)
-
-
-def peer_of(transport: Any) -> str:
-    peer = transport.get_extra_info("peername") if transport is not None else None
-    return f"{peer[0]}:{peer[1]}" if peer else "?"

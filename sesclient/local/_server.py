@@ -111,6 +111,14 @@ class LocalSES:
         self._inbox: Any = None
         self._v1: dict[str, Any] = {}
         self._v2: dict[str, Any] = {}
+        self._decode_query: Any = None
+        self._encode_query: Any = None
+        self._encode_query_error: Any = None
+        self._decode_restjson: Any = None
+        self._encode_restjson: Any = None
+        self._encode_restjson_error: Any = None
+        self._verify_request: Any = None
+        self._signature_error: Any = Exception
 
     # -- life cycle ------------------------------------------------------------
 
@@ -118,11 +126,22 @@ class LocalSES:
         """Open the store and listen.  ``reuse_port`` lets several processes share the port."""
         if self._server is not None:
             raise RuntimeError("LocalSES is already started")
+        from .. import _query, _restjson
+        from ..sigv4 import SignatureError, verify_request
         from . import _v1, _v2
         from ._inbox import Inbox
 
+        # Bound once: the request path should not pay for import statements.
         self._v1 = _v1.OPERATIONS
         self._v2 = _v2.OPERATIONS
+        self._decode_query = _query.decode_query_request
+        self._encode_query = _query.encode_query_response
+        self._encode_query_error = _query.encode_query_error
+        self._decode_restjson = _restjson.decode_restjson_request
+        self._encode_restjson = _restjson.encode_restjson_response
+        self._encode_restjson_error = _restjson.encode_restjson_error
+        self._verify_request = verify_request
+        self._signature_error = SignatureError
         self._store = open_store(self.config.db)
         self._service = LocalService(self.config, self._store)
         self._inbox = Inbox(self._service)
@@ -224,13 +243,9 @@ class LocalSES:
             if self.config.check_signatures:
                 self._verify(request)
             if api == "v1":
-                from .._query import decode_query_request
-
-                operation, params = decode_query_request(request.body)
+                operation, params = self._decode_query(request.body)
             else:
-                from .._restjson import decode_restjson_request
-
-                operation, params = decode_restjson_request(
+                operation, params = self._decode_restjson(
                     request.method, request.path, request.query, request.body
                 )
         except SESFault as fault:
@@ -286,37 +301,27 @@ class LocalSES:
                 request_id,
             )
         if api == "v1":
-            from .._query import encode_query_response
-
-            body = encode_query_response(operation, result, request_id=request_id)
+            body = self._encode_query(operation, result, request_id=request_id)
             return 200, [("Content-Type", _XML), ("x-amzn-RequestId", request_id)], body
-        from .._restjson import encode_restjson_response
-
-        status, body = encode_restjson_response(operation, result)
+        status, body = self._encode_restjson(operation, result)
         return status, [("Content-Type", _JSON), ("x-amzn-RequestId", request_id)], body
 
     def _error(self, api: str, fault: SESFault, request_id: str) -> Response:
         code, status = fault.wire(api)
         if api == "v1":
-            from .._query import encode_query_error
-
-            body = encode_query_error(
+            body = self._encode_query_error(
                 code, fault.message, request_id=request_id, sender_fault=fault.sender_fault
             )
             return status or 400, [("Content-Type", _XML), ("x-amzn-RequestId", request_id)], body
-        from .._restjson import encode_restjson_error
-
-        status, headers, body = encode_restjson_error(code, fault.message, status=status)
+        status, headers, body = self._encode_restjson_error(code, fault.message, status=status)
         header_list = list(headers.items())
         header_list.append(("x-amzn-RequestId", request_id))
         return status, header_list, body
 
     def _verify(self, request: Request) -> None:
-        from ..sigv4 import SignatureError, verify_request
-
         config = self.config
         try:
-            verified = verify_request(
+            verified = self._verify_request(
                 request.method,
                 request.path,
                 request.query,
@@ -325,7 +330,7 @@ class LocalSES:
                 lookup_secret=self._lookup_secret,
                 now=datetime.now(timezone.utc),
             )
-        except SignatureError as exc:
+        except self._signature_error as exc:
             kind = _SIGNATURE_KINDS.get(exc.code, exc.code)
             raise SESFault(kind, exc.message) from None
         if verified.region != config.region:

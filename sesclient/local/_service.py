@@ -70,17 +70,17 @@ class Outgoing:
             return self.destinations
         return self.to + self.cc + self.bcc
 
-    def size(self) -> int:
+    def size(self, limit: int) -> int:
+        """The message's size in bytes, exact once it may exceed ``limit``."""
         if self.raw is not None:
             return len(self.raw)
-        total = 0
-        for part in (self.subject, self.text, self.html):
-            if part:
-                total += len(part.encode("utf-8", "surrogatepass"))
-        for _, _, data in self.attachments:
-            # Attachments travel base64-encoded inside the MIME message.
-            total += (len(data) + 2) // 3 * 4
-        return total
+        parts = [part for part in (self.subject, self.text, self.html) if part]
+        # Attachments travel base64-encoded inside the MIME message.
+        total = sum((len(data) + 2) // 3 * 4 for _, _, data in self.attachments)
+        # A code point takes at most 4 bytes of UTF-8: skip encoding small messages.
+        if total + 4 * sum(map(len, parts)) <= limit:
+            return total + sum(map(len, parts))
+        return total + sum(len(part.encode("utf-8", "surrogatepass")) for part in parts)
 
 
 class LocalService:
@@ -210,11 +210,12 @@ class LocalService:
 
     def send(self, message: Outgoing) -> str:
         """Apply the account's rules to ``message`` and store it; its message id."""
-        self.check_message(message)
-        refusal = self.limiter.check(len(message.recipients()))
+        recipients = message.recipients()
+        self.check_message(message, recipients)
+        refusal = self.limiter.check(len(recipients))
         if refusal is not None:
             self.refuse_limit(refusal)
-        return self.accept(message)
+        return self.accept(message, recipients)
 
     def send_entry(self, message: Outgoing) -> tuple[str | None, str]:
         """One entry of a bulk send: ``(None, message_id)`` or ``(fault kind, reason)``."""
@@ -272,9 +273,8 @@ class LocalService:
             destinations=list(destinations) if destinations else None,
         )
 
-    def check_message(self, message: Outgoing) -> None:
+    def check_message(self, message: Outgoing, recipients: list[str]) -> None:
         """The rules that come before the sending limits: recipients, identities, size."""
-        recipients = message.recipients()
         count = len(recipients)
         if count == 0:
             self.reject_invalid("No recipients specified.")
@@ -301,7 +301,7 @@ class LocalService:
                     f"in region {self._region_upper}: {', '.join(unverified)}",
                 )
         limit = MAX_MESSAGE_SIZE_V1 if message.api == "v1" else MAX_MESSAGE_SIZE_V2
-        size = message.size()
+        size = message.size(limit)
         if size > limit:
             self.store.incr("rejected")
             self.limiter.count_reject()
@@ -320,15 +320,15 @@ class LocalService:
         self.store.incr("throttled")
         raise SESFault("Throttled", "Maximum sending rate exceeded.")
 
-    def accept(self, message: Outgoing) -> str:
+    def accept(self, message: Outgoing, recipients: list[str]) -> str:
         """Store a message that passed every rule; its message id."""
         message_id = self.new_message_id()
         store = self.store
-        recipients = message.recipients()
         digest = _content_digest(message)
+        mark_seen = store.mark_seen
         duplicates = 0
         for recipient in recipients:
-            if store.mark_seen(f"{digest}\0{bare_address(recipient)}"):
+            if mark_seen(f"{digest}\0{bare_address(recipient)}"):
                 duplicates += 1
         suppressed = None
         if store.has_suppressed():
@@ -351,8 +351,12 @@ class LocalService:
             "attachments": [
                 {"name": name, "type": kind, "size": len(data)}
                 for name, kind, data in message.attachments
-            ],
-            "headers": [{"name": name, "value": value} for name, value in message.headers],
+            ]
+            if message.attachments
+            else [],
+            "headers": [{"name": name, "value": value} for name, value in message.headers]
+            if message.headers
+            else [],
         }
         if message.destinations is not None:
             record["destinations"] = message.destinations
@@ -468,17 +472,17 @@ def _missing_message(exc: Exception) -> str:
 
 
 def _content_digest(message: Outgoing) -> str:
-    hasher = hashlib.blake2b(digest_size=16)
-    for part in (
-        bare_address(message.sender),
-        message.subject,
-        message.text,
-        message.html,
-        message.template,
-        message.template_data,
-    ):
-        hasher.update((part or "").encode("utf-8", "surrogatepass"))
-        hasher.update(b"\0")
+    text = "\0".join(
+        (
+            bare_address(message.sender),
+            message.subject or "",
+            message.text or "",
+            message.html or "",
+            message.template or "",
+            message.template_data or "",
+        )
+    )
+    hasher = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16)
     if message.raw is not None:
         hasher.update(message.raw)
     for name, _, data in message.attachments:
