@@ -81,6 +81,7 @@ class Row:
     samples: dict[str, list[float]] = field(default_factory=dict)
     skipped: str | None = None
     note: str = ""
+    ops_per_round: int = 0
 
     def add(self, **metrics: float) -> None:
         for name, value in metrics.items():
@@ -101,6 +102,7 @@ class Row:
             "samples": self.samples,
             "skipped": self.skipped,
             "note": self.note,
+            "ops_per_round": self.ops_per_round,
         }
 
     @classmethod
@@ -112,6 +114,7 @@ class Row:
             samples={k: list(v) for k, v in data.get("samples", {}).items()},
             skipped=data.get("skipped"),
             note=data.get("note", ""),
+            ops_per_round=data.get("ops_per_round", 0),
         )
 
 
@@ -202,12 +205,18 @@ def run_interleaved(
     rounds: int,
     n: int,
     warmup: int = 0,
+    round_seconds: float | None = None,
+    min_n: int = 1,
     between: Callable[[], None] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[Row]:
     """Set every contender up, then measure ``rounds`` rounds of ``n`` operations each.
 
-    The order rotates by one contender each round.  A contender whose setup
+    With ``round_seconds``, a contender whose warm-up shows that ``n``
+    operations would take longer than that gets fewer per round (never fewer
+    than ``min_n``), so one very slow peer cannot stretch the run for an
+    hour; results are per operation either way.  The order rotates by one
+    contender each round.  A contender whose setup
     raises :class:`Skipped` is reported with its reason; one that fails later
     is reported as failed (with the error) and its samples so far are dropped,
     so nothing half-measured reaches a table.  ``between`` runs before each
@@ -228,12 +237,18 @@ def run_interleaved(
                 row.skipped = f"failed to set up: {_describe(exc)}"
                 continue
             runners[row.key] = runner
+            row.ops_per_round = n
             if warmup:
                 try:
+                    started = time.perf_counter()
                     runner(warmup)
+                    per_op = (time.perf_counter() - started) / warmup
                 except Exception as exc:
                     row.skipped = f"failed: {_describe(exc)}"
                     _close(runners.pop(row.key))
+                    continue
+                if round_seconds is not None and per_op * n > round_seconds:
+                    row.ops_per_round = max(min_n, int(round_seconds / per_op))
         for index in range(rounds):
             active = [row for row in rows if row.key in runners]
             if not active:
@@ -249,7 +264,8 @@ def run_interleaved(
                 gc.collect()
                 try:
                     cpu0, wall0 = cpu_seconds(), time.perf_counter()
-                    measured = runner(n)
+                    count = row.ops_per_round
+                    measured = runner(count)
                     wall1, cpu1 = time.perf_counter(), cpu_seconds()
                 except Exception as exc:
                     row.skipped = f"failed in round {index + 1}: {_describe(exc)}"
@@ -257,7 +273,9 @@ def run_interleaved(
                     _close(runners.pop(row.key))
                     continue
                 if measured is None:
-                    row.add(cpu_us=(cpu1 - cpu0) / n * 1e6, wall_us=(wall1 - wall0) / n * 1e6)
+                    row.add(
+                        cpu_us=(cpu1 - cpu0) / count * 1e6, wall_us=(wall1 - wall0) / count * 1e6
+                    )
                 else:
                     row.add(**measured)
             if progress is not None:

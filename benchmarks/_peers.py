@@ -239,7 +239,8 @@ def sync_contenders(url: str) -> list[Contender]:
     def raw_httpx() -> SyncLoop:
         import httpx
 
-        client = httpx.Client()
+        # sesclient's default timeout, not httpx's 5 s: the same patience for every client.
+        client = httpx.Client(timeout=30.0)
         prebuilt = _PrebuiltHttpx(url)
         send = client.send
 
@@ -316,7 +317,7 @@ def thread_contenders(url: str, threads: int) -> list[Contender]:
         import httpx
 
         limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
-        client = httpx.Client(limits=limits)
+        client = httpx.Client(limits=limits, timeout=30.0)
         prebuilt: list[_PrebuiltHttpx] = []
 
         def make_op() -> Callable[[], None]:
@@ -456,7 +457,7 @@ def async_contenders(url: str, concurrency: int) -> list[Contender]:
             limits = httpx.Limits(
                 max_connections=concurrency, max_keepalive_connections=concurrency
             )
-            client = httpx.AsyncClient(limits=limits)
+            client = httpx.AsyncClient(limits=limits, timeout=30.0)
             send = client.send
 
             def make_op() -> AsyncOp:

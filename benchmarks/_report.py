@@ -339,6 +339,34 @@ def _rps_table(group: Group) -> list[str]:
     return lines
 
 
+def _bulk_table(group: Group) -> list[str]:
+    if not any(row.samples for row in group.rows):
+        return _generic_table(group)
+    lines = [
+        "| contender | recipients/s | min-max | CPU µs/recipient | CPU µs/call "
+        "| CPU ÷ floor | CPU ÷ sesclient |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in group.rows:
+        if row.skipped is not None:
+            lines.append(_skipped_line(row, 7))
+            continue
+        rate, rate_range = _median_range(row.values("recipients_per_s"))
+        per_recipient, _ = _median_range(row.values("cpu_us_per_recipient"))
+        per_call, _ = _median_range(row.values("cpu_us_per_call"))
+        metric = "cpu_us_per_recipient"
+        to_floor = (
+            "" if row.key == group.floor else _ratio(group.ratio(row.key, group.floor, metric))
+        )
+        to_subject = (
+            "" if row.key == group.subject else _ratio(group.ratio(row.key, group.subject, metric))
+        )
+        label = f"**{row.label}**" if row.key == group.subject else row.label
+        cells = [label, rate, rate_range, per_recipient, per_call, to_floor, to_subject]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def _generic_table(group: Group) -> list[str]:
     metrics = sorted({m for row in group.rows for m in row.samples}) or ["result"]
     lines = [
@@ -357,7 +385,13 @@ def _generic_table(group: Group) -> list[str]:
     return lines
 
 
-_TABLES = {"cpu": _cpu_table, "cold": _cold_table, "size": _size_table, "rps": _rps_table}
+_TABLES = {
+    "cpu": _cpu_table,
+    "cold": _cold_table,
+    "size": _size_table,
+    "rps": _rps_table,
+    "bulk": _bulk_table,
+}
 
 
 def group_table(group: Group) -> list[str]:
@@ -404,6 +438,17 @@ def markdown_report(
         if group.note:
             lines += [group.note, ""]
         lines += group_table(group)
+        n = group.params.get("n")
+        fewer = [
+            f"{row.label.replace('`', '')}: {row.ops_per_round}"
+            for row in group.rows
+            if n and row.skipped is None and 0 < row.ops_per_round < n
+        ]
+        if n:
+            lines += ["", f"Operations per round: {n}."]
+            if fewer:
+                lines[-1] += " Fewer for the slowest (to bound a round's wall time): "
+                lines[-1] += "; ".join(fewer) + "."
     lines.append("")
     return "\n".join(lines)
 

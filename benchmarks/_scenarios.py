@@ -47,6 +47,7 @@ class Settings:
             "async_n": 1024,
             "rps_seconds": 3.0,
             "rps_connections": 64,
+            "round_seconds": 4.0,
         }
         quick = {
             "sign_n": 300,
@@ -58,6 +59,7 @@ class Settings:
             "async_n": 0,
             "rps_seconds": 0.3,
             "rps_connections": 16,
+            "round_seconds": 1.0,
         }
         self.sizes = {**(quick if self.quick else full), **self.sizes}
         if not self.concurrency:
@@ -137,6 +139,8 @@ class Suite:
             rounds=s.rounds,
             n=int(s.sizes["sign_n"]),
             warmup=int(s.sizes["sign_warmup"]),
+            round_seconds=float(s.sizes["round_seconds"]),
+            min_n=1000,
             progress=self._progress("sign"),
         )
         return [
@@ -161,6 +165,8 @@ class Suite:
             rounds=s.rounds,
             n=int(s.sizes["sync_n"]),
             warmup=int(s.sizes["sync_warmup"]),
+            round_seconds=float(s.sizes["round_seconds"]),
+            min_n=20,
             between=self._clear(),
             progress=self._progress("sync"),
         )
@@ -187,6 +193,8 @@ class Suite:
             rounds=s.rounds,
             n=int(s.sizes["threads_n"]),
             warmup=int(s.sizes["threads_warmup"]),
+            round_seconds=float(s.sizes["round_seconds"]),
+            min_n=s.threads * 4,
             between=self._clear(),
             progress=self._progress("threads"),
         )
@@ -216,6 +224,8 @@ class Suite:
                 rounds=s.rounds,
                 n=n,
                 warmup=0 if s.quick else concurrency * 2,
+                round_seconds=float(s.sizes["round_seconds"]),
+                min_n=concurrency * 2,
                 between=self._clear(),
                 progress=self._progress(f"async {concurrency}"),
             )

@@ -41,6 +41,9 @@ def child_env() -> dict[str, str]:
     env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + path if path else "")
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SES", "AWS_ENDPOINT_URL_SESV2"):
         env.pop(name, None)
+    # Installed packages come with bytecode; let the repository's sesclient have it too,
+    # or every cold start would compile it from source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -137,6 +137,18 @@ def test_goal_lines_and_json_record(quick_run: tuple[Path, str]) -> None:
     }
 
 
+def test_bulk_scenario_uses_the_bulk_benchmark_when_present(quick_run: tuple[Path, str]) -> None:
+    out, _ = quick_run
+    record = json.loads((out / "latest.json").read_text(encoding="utf-8"))
+    (bulk,) = [group for group in record["groups"] if group["scenario"] == "bulk"]
+    rows = {row["key"]: row for row in bulk["rows"]}
+    if (REPO / "benchmarks" / "bulk.py").exists():
+        assert rows["sesclient"]["skipped"] is None, rows["sesclient"]
+        assert rows["sesclient"]["samples"]["recipients_per_s"][0] > 0
+    else:
+        assert "not in this tree" in rows["sesclient"]["skipped"]
+
+
 def test_from_json_rewrites_only_the_readme_block(
     quick_run: tuple[Path, str], tmp_path: Path
 ) -> None:
