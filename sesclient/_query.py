@@ -26,10 +26,16 @@ CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 _SAFE = "-_.~"
 
 
-def _tables() -> Any:
-    from ._models import load
+_TABLES: Any = None
 
-    return load("v1")
+
+def _tables() -> Any:
+    global _TABLES
+    if _TABLES is None:
+        from ._models import load
+
+        _TABLES = load("v1")
+    return _TABLES
 
 
 # --------------------------------------------------------------------- client

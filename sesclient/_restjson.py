@@ -31,10 +31,16 @@ _LABEL = re.compile(r"\{([^}]+)\}")
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _tables() -> Any:
-    from ._models import load
+_TABLES: Any = None
 
-    return load("v2")
+
+def _tables() -> Any:
+    global _TABLES
+    if _TABLES is None:
+        from ._models import load
+
+        _TABLES = load("v2")
+    return _TABLES
 
 
 # --------------------------------------------------------------------- client
