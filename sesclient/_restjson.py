@@ -218,6 +218,9 @@ class _Route:
 
 
 _ROUTES: dict[str, list[_Route]] = {}
+# Paths without labels, looked up by exact match before any regex is tried.
+_LITERAL_ROUTES: dict[tuple[str, str], _Route] = {}
+_NO_MATCH: Any = None
 
 
 def _routes(method: str) -> list[_Route]:
@@ -240,6 +243,8 @@ def _routes(method: str) -> list[_Route]:
             literal = len(_LABEL.sub("", uri))
             rank = (len(label_members), -literal)
             route = _Route(name, re.compile(regex + "$"), label_members)
+            if not label_members:
+                _LITERAL_ROUTES[(verb, uri)] = route
             by_method.setdefault(verb, []).append((rank, route))
         for verb, routes in by_method.items():
             _ROUTES[verb] = [route for _, route in sorted(routes, key=lambda pair: pair[0])]
@@ -256,14 +261,19 @@ def decode_restjson_request(
     operation matches and ``BadRequestException`` for malformed input.
     """
     tables = _tables()
-    for route in _routes(method):
-        match = route.pattern.match(path)
-        if match is not None:
-            break
+    routes = _routes(method)
+    literal = _LITERAL_ROUTES.get((method, path))
+    if literal is not None:
+        route, match = literal, _NO_MATCH
     else:
-        raise SESValidationError(
-            f"No operation matches {method} {path}", code="NotFoundException", field="path"
-        )
+        for route in routes:
+            match = route.pattern.match(path)
+            if match is not None:
+                break
+        else:
+            raise SESValidationError(
+                f"No operation matches {method} {path}", code="NotFoundException", field="path"
+            )
     snake = _snake_name(route.operation)
     op = tables.OPERATIONS[snake]
     input_shape = op[3]
