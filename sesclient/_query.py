@@ -235,7 +235,9 @@ def decode_query_request(body: bytes) -> tuple[str, dict[str, Any]]:
     for pair in body.decode("utf-8", "replace").split("&"):
         if pair:
             key, _, value = pair.partition("=")
-            flat[unquote_plus(key)] = unquote_plus(value)
+            if "%" in key or "+" in key:
+                key = unquote_plus(key)
+            flat[key] = unquote_plus(value) if "%" in value or "+" in value else value
     action = flat.pop("Action", "")
     flat.pop("Version", None)
     snake = _snake_names(tables).get(action)
@@ -246,11 +248,15 @@ def decode_query_request(body: bytes) -> tuple[str, dict[str, Any]]:
     op = tables.OPERATIONS[snake]
     params: dict[str, Any] = {}
     if op[3] is not None:
-        prefixes = set()
+        prefixes: set[str] = set()
         for key in flat:
-            parts = key.split(".")
-            for end in range(1, len(parts) + 1):
-                prefixes.add(".".join(parts[:end]))
+            # Every dotted prefix of every key, so that members are found by lookup.
+            while key not in prefixes:
+                prefixes.add(key)
+                cut = key.rfind(".")
+                if cut < 0:
+                    break
+                key = key[:cut]
         try:
             params = _unflatten(tables.SHAPES, op[3], flat, prefixes, "")
         except (ValueError, TypeError) as exc:
