@@ -67,6 +67,12 @@ def write_chart(groups: Sequence[Group], path: Path, *, subtitle: str = "") -> s
         right.set_yscale("log")
         levels = sorted({x for _, _, xs, _ in series.values() for x in xs})
         right.set_xticks(levels, [str(x) for x in levels])
+        from matplotlib.ticker import FuncFormatter
+
+        plain = FuncFormatter(lambda value, _: f"{value:,.0f}")
+        right.yaxis.set_major_formatter(plain)
+        right.yaxis.set_minor_formatter(plain)
+        right.tick_params(axis="y", which="minor", labelsize=7)
         right.legend(fontsize=8)
     right.set_xlabel("requests in flight")
     right.set_ylabel("client CPU µs per send (log)")

@@ -216,8 +216,8 @@ def run_interleaved(
     operations would take longer than that gets fewer per round (never fewer
     than ``min_n``), so one very slow peer cannot stretch the run for an
     hour; results are per operation either way.  The order rotates by one
-    contender each round.  A contender whose setup
-    raises :class:`Skipped` is reported with its reason; one that fails later
+    contender each round.  A contender whose setup raises :class:`Skipped`
+    is reported with its reason; one that fails later
     is reported as failed (with the error) and its samples so far are dropped,
     so nothing half-measured reaches a table.  ``between`` runs before each
     measured call, outside the clock (the server's inbox is emptied there).

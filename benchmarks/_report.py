@@ -523,6 +523,19 @@ def readme_block(
                 parts.append(f"{row.label} {row.median('mib') or 0:.1f} MiB")
         if parts:
             lines += ["", "Installed size: " + "; ".join(parts) + "."]
+    bulk = _find(groups, "bulk")
+    if bulk is not None and any(row.samples for row in bulk.rows):
+        parts = []
+        for row in bulk.rows:
+            rate, cost = row.median("recipients_per_s"), row.median("cpu_us_per_recipient")
+            if row.skipped is None and rate is not None and cost is not None:
+                parts.append(f"{row.label} {_num(rate)}/s at {_num(cost)} µs")
+        lines += [
+            "",
+            f"Bulk ({bulk.params.get('recipients', 0):,} recipients, 50 per SendBulkEmail, "
+            f"{bulk.params.get('concurrency')} calls in flight; recipients per second at client "
+            "CPU per recipient): " + "; ".join(parts) + ".",
+        ]
     sign = _find(groups, "sign")
     if sign is not None:
         parts = []
