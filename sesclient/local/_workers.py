@@ -48,6 +48,10 @@ def _worker(config: LocalSESConfig, ready: Any, failed: Any) -> None:
         failed.put(f"worker could not listen on {config.host}:{config.port}: {exc.strerror}")
         ready.set()
         sys.exit(1)
+    except Exception as exc:  # report it instead of leaving the parent waiting
+        failed.put(f"worker failed to start: {type(exc).__name__}: {exc}")
+        ready.set()
+        sys.exit(1)
 
 
 def serve_forever(
@@ -76,6 +80,12 @@ def serve_forever(
         reserve.close()
         raise
     shared = config.replace(port=reserve.getsockname()[1])
+    if config.db:
+        # Create the schema and switch to WAL once, here: workers doing it at the
+        # same moment collide on SQLite's lock for the journal-mode change.
+        from ._store import open_store
+
+        open_store(config.db).close()
     # Workers are forked before this process runs an event loop; spawn where
     # fork does not exist.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
