@@ -17,6 +17,8 @@ from ._call import Call, Endpoint
 from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from ._credentials import Credentials
     from ._models.ses_v1_types import AsyncV1Operations, V1Operations
     from ._models.ses_v2_types import AsyncV2Operations, V2Operations
@@ -77,6 +79,28 @@ class _ClientCore:
             )
             for name in _APIS
         }
+
+    def derive(self, *, api: str | None, retries: int | RetryPolicy | None) -> _ClientCore:
+        """A copy with another API or retry policy; credentials and endpoints are shared."""
+        derived = object.__new__(_ClientCore)
+        derived.__dict__.update(self.__dict__)
+        if api is not None:
+            if api not in _APIS:
+                from ._errors import SESValidationError
+
+                raise SESValidationError(f"api must be 'v1' or 'v2', not {api!r}", field="api")
+            derived.api = api
+        if retries is not None:
+            policy = retries if isinstance(retries, RetryPolicy) else RetryPolicy(int(retries))
+            derived.policy = policy
+            derived.endpoints = {}
+            for name, endpoint in self.endpoints.items():
+                copy = Endpoint(
+                    api=name, base_url=endpoint.base_url, region=endpoint.region, policy=policy
+                )
+                copy.clock_offset = endpoint.clock_offset
+                derived.endpoints[name] = copy
+        return derived
 
     def __repr__(self) -> str:
         endpoint = self.endpoints[self.api].base_url
@@ -231,6 +255,22 @@ class _BaseClient:
         if self._v2 is None:
             self._v2 = _Operations(self, "v2")  # type: ignore[arg-type]
         return self._v2
+
+    def with_options(
+        self, *, api: str | None = None, retries: int | RetryPolicy | None = None
+    ) -> Self:
+        """A client on the same pool and credentials, with another ``api`` or ``retries``.
+
+        Closing the derived client leaves the pool open; close the original.
+        A bulk sender, for instance, wants ``client.with_options(retries=1)`` so
+        that throttling reaches its rate limiter at once.
+        """
+        derived = object.__new__(type(self))
+        derived.__dict__.update(self.__dict__)
+        derived._core = self._core.derive(api=api, retries=retries)
+        derived._owns_http = False
+        derived._v1 = derived._v2 = None
+        return derived
 
     def _prepare_send(self, kwargs: dict[str, Any]) -> tuple[Endpoint, str, dict[str, Any]]:
         from ._message import build_send

@@ -358,3 +358,19 @@ def test_client_timeout_applies_and_a_silent_server_is_an_unknown_outcome():
         listener.close()
         for connection in accepted:
             connection.close()
+
+
+def test_with_options_shares_the_pool(server):
+    base = SESClient(server.config.region, _credentials(server), endpoint_url=server.url)
+    once = base.with_options(retries=1, api="v1")
+    assert once.api == "v1" and base.api == "v2"
+    assert once._http is base._http
+    assert once._core.endpoints["v1"].policy.max_attempts == 1
+    assert base._core.endpoints["v1"].policy.max_attempts == 3
+    result = once.send_email(from_addr=SENDER, to="x@example.com", subject="derived", text="t")
+    assert result.api == "v1"
+    once.close()  # the derived client does not own the pool
+    assert base.send_email(from_addr=SENDER, to="x@example.com", subject="s", text="t").api == "v2"
+    base.close()
+    with pytest.raises(sesclient.SESValidationError):
+        base.with_options(api="v3")
