@@ -205,33 +205,37 @@ def _cached_url(cache: dict[str, httpx.URL], url: str) -> httpx.URL:
 
 class _BaseClient:
     _core: _ClientCore
+    _http: Any
+    _transport: Any
 
     def __init__(
-        self,
-        region: str | None = None,
-        credentials: Credentials | Any = None,
-        *,
-        api: str = "v2",
-        endpoint_url: str | None = None,
-        fips: bool | None = None,
-        profile: str | None = None,
-        max_connections: int = 100,
-        timeout: float | httpx.Timeout = 30.0,
-        retries: int | RetryPolicy | None = None,
-        http2: bool = False,
+        self, core: _ClientCore, *, http_client: Any, transport: Any, owns_http: bool
     ) -> None:
-        self._core = _ClientCore(
-            region,
-            credentials,
-            api=api,
-            endpoint_url=endpoint_url,
-            fips=fips,
-            retries=retries,
-            profile=profile,
-        )
+        self._core = core
         self._v1: _Operations | None = None
         self._v2: _Operations | None = None
         self._urls: dict[str, httpx.URL] = {}
+        self._http = http_client
+        # With a pool of our own, requests go straight to its transport: SES needs
+        # none of the client layer's cookies, redirects or auth, which cost more per
+        # send than everything sesclient does.
+        self._transport = transport
+        self._owns_http = owns_http
+        # Requests built by hand skip httpx's build_request, which is where the
+        # client's timeout would otherwise be attached.
+        self._extensions = {"timeout": http_client.timeout.as_dict()}
+
+    def _request(self, call: Call, credentials: Any) -> httpx.Request:
+        """The next attempt of ``call`` as an httpx request, signed with ``credentials``."""
+        method, url, headers, body = call.request(credentials)
+        headers["User-Agent"] = _USER_AGENT
+        return httpx.Request(
+            method,
+            _cached_url(self._urls, url),
+            headers=headers,
+            content=body,
+            extensions=self._extensions,
+        )
 
     @property
     def api(self) -> str:
@@ -315,35 +319,27 @@ class SESClient(_BaseClient):
         http2: bool = False,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(
+        # Configuration first: a bad region or endpoint must not leave a pool behind.
+        core = _ClientCore(
             region,
             credentials,
             api=api,
             endpoint_url=endpoint_url,
             fips=fips,
-            profile=profile,
-            max_connections=max_connections,
-            timeout=timeout,
             retries=retries,
-            http2=http2,
+            profile=profile,
         )
-        self._owns_http = http_client is None
-        # With a pool of our own, requests go straight to its transport: SES needs
-        # none of the client layer's cookies, redirects or auth, which cost more per
-        # send than everything sesclient does.  Environment proxies need that layer.
-        self._transport: httpx.HTTPTransport | None = None
+        owns_http = http_client is None
+        transport = None
         if http_client is None:
             _http2_guard(http2)
             limits = _limits(max_connections)
-            if _environment_proxies():
+            if _environment_proxies():  # httpx's client layer is what honours them
                 http_client = httpx.Client(limits=limits, timeout=timeout, http2=http2)
             else:
-                self._transport = httpx.HTTPTransport(limits=limits, http2=http2)
-                http_client = httpx.Client(transport=self._transport, timeout=timeout)
-        self._http = http_client
-        # Requests built by hand skip httpx's build_request, which is where the
-        # client's timeout would otherwise be attached.
-        self._extensions = {"timeout": http_client.timeout.as_dict()}
+                transport = httpx.HTTPTransport(limits=limits, http2=http2)
+                http_client = httpx.Client(transport=transport, timeout=timeout)
+        super().__init__(core, http_client=http_client, transport=transport, owns_http=owns_http)
 
     if TYPE_CHECKING:  # the generated stubs know every operation's arguments and result
 
@@ -362,16 +358,8 @@ class SESClient(_BaseClient):
         transport = self._transport
         outcome: dict[str, Any] | float
         while True:
-            method, url, headers, body = call.request(credentials.get())
-            headers["User-Agent"] = _USER_AGENT
+            request = self._request(call, credentials.get())
             try:
-                request = httpx.Request(
-                    method,
-                    _cached_url(self._urls, url),
-                    headers=headers,
-                    content=body,
-                    extensions=self._extensions,
-                )
                 if transport is not None:
                     response = transport.handle_request(request)
                     response.read()
@@ -431,33 +419,27 @@ class AsyncSESClient(_BaseClient):
         http2: bool = False,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(
+        # Configuration first: a bad region or endpoint must not leave a pool behind.
+        core = _ClientCore(
             region,
             credentials,
             api=api,
             endpoint_url=endpoint_url,
             fips=fips,
-            profile=profile,
-            max_connections=max_connections,
-            timeout=timeout,
             retries=retries,
-            http2=http2,
+            profile=profile,
         )
-        self._owns_http = http_client is None
-        # As in SESClient, our own pool is driven directly, without the client layer.
-        self._transport: httpx.AsyncBaseTransport | None = None
+        owns_http = http_client is None
+        transport = None
         if http_client is None:
             _http2_guard(http2)
             limits = _limits(max_connections)
             if http2:
                 http_client = httpx.AsyncClient(limits=limits, timeout=timeout, http2=True)
             else:
-                self._transport = _fast_transport(limits)
-                http_client = httpx.AsyncClient(transport=self._transport, timeout=timeout)
-        self._http = http_client
-        # Requests built by hand skip httpx's build_request, which is where the
-        # client's timeout would otherwise be attached.
-        self._extensions = {"timeout": http_client.timeout.as_dict()}
+                transport = _fast_transport(limits)
+                http_client = httpx.AsyncClient(transport=transport, timeout=timeout)
+        super().__init__(core, http_client=http_client, transport=transport, owns_http=owns_http)
 
     if TYPE_CHECKING:
 
@@ -478,16 +460,8 @@ class AsyncSESClient(_BaseClient):
         transport = self._transport
         outcome: dict[str, Any] | float
         while True:
-            method, url, headers, body = call.request(await credentials.aget())
-            headers["User-Agent"] = _USER_AGENT
+            request = self._request(call, await credentials.aget())
             try:
-                request = httpx.Request(
-                    method,
-                    _cached_url(self._urls, url),
-                    headers=headers,
-                    content=body,
-                    extensions=self._extensions,
-                )
                 if transport is not None:
                     response = await transport.handle_async_request(request)
                     await response.aread()
