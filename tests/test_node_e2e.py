@@ -400,6 +400,67 @@ def test_a_batch_of_500_items(start: Start) -> None:
         "firstName": "N499",
         "orderId": "O-499",
     }
+    # Through the bulk engine: SendBulkEmail calls of up to 50 recipients each, so
+    # 498 items share a handful of request ids instead of having one each.
+    assert {m["operation"] for m in bulk.values()} == {"SendBulkEmail"}
+    by_request: dict[str, int] = {}
+    for result in results:
+        if result["ok"]:
+            request_id = result["output"]["request_id"]
+            by_request[request_id] = by_request.get(request_id, 0) + 1
+    assert 10 <= len(by_request) <= 20
+    assert max(by_request.values()) == 50
+
+
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_a_sandbox_template_batch_reports_each_rejected_recipient(start: Start, api: str) -> None:
+    server = start("eu-west-2", sandbox=True)
+    items = [context_for(f"tpl-{api}-{i}@example.com", f"N{i}") for i in range(60)]
+    for i in (3, 51):
+        items[i] = context_for(f"stranger{i}-{api}@example.org")
+    # Two recipients in one item: a message of its own, next to the bulk calls.
+    items[8]["trigger"]["email"] = f"pair-{api}@example.com, other-{api}@example.com"
+    node = SESEmailNode(secrets=secrets_for(server))
+    results = node.execute_batch(templated_config(server, endpoint_version=api), items)
+    failed = {r["index"]: r["error"] for r in results if not r["ok"]}
+    assert {i: e["code"] for i, e in failed.items()} == {
+        3: "RecipientNotVerified",
+        51: "RecipientNotVerified",
+    }
+    assert all(e["request_id"] and e["field"] == "To" for e in failed.values())
+    operation = "SendBulkEmail" if api == "v2" else "SendBulkTemplatedEmail"
+    sent = {m["to"][0]: m for m in inbox(server, **{"limit": "1000"})}
+    for result in results:
+        if result["ok"]:
+            output = result["output"]
+            message = sent[output["recipients"][0]]
+            assert message["message_id"] == output["message_id"]
+            assert output["api"] == api and output["request_id"]
+            if result["index"] != 8:
+                assert message["operation"] == operation
+    pair = sent[f"pair-{api}@example.com"]
+    assert results[8]["output"]["message_id"] == pair["message_id"]
+    assert len(pair["to"]) == 2
+    assert pair["operation"] == ("SendEmail" if api == "v2" else "SendTemplatedEmail")
+    assert json.loads(sent[f"tpl-{api}-59@example.com"]["template_data"])["firstName"] == "N59"
+    # The stranger at 3 shared its bulk call with accepted recipients.
+    shared = [
+        r for r in results if r["ok"] and r["output"]["request_id"] == failed[3]["request_id"]
+    ]
+    assert shared
+
+
+def test_a_batch_larger_than_the_daily_quota_sends_nothing(start: Start) -> None:
+    server = start("ap-southeast-2", max_24h_send=5)
+    node = SESEmailNode(secrets=secrets_for(server))
+    config = templated_config(server)
+    items = [context_for(f"quota{i}@example.com") for i in range(6)]
+    results = node.execute_batch(config, items)
+    assert {(r["ok"], r["error"]["code"]) for r in results} == {(False, "DailyQuotaExceeded")}
+    assert inbox(server, to="quota0@example.com") == []
+    results = node.execute_batch(config, items[:5])
+    assert all(r["ok"] for r in results)
+    assert len(inbox(server, to="quota4@example.com")) == 1
 
 
 def test_an_async_batch_reports_ses_errors_per_item(start: Start) -> None:

@@ -25,6 +25,13 @@ class RecipientResult:
     ``key`` identifies the recipient in the journal (its ``id``, or its address,
     data and position in the input).  ``previous`` is true when the outcome was
     settled by an earlier run and read back from the journal on resume.
+
+    ``request_id`` is SES's id of the reply that settled the recipient: the
+    bulk call's for a recipient sent in one (shared by its recipients), the
+    request's for a recipient refused by its request, the reply that stopped
+    the run for a recipient not sent because of the stop.  It is None when no
+    reply settled it (refused before sending, no answer, the quota counted out
+    by the run, or read back from the journal, which does not keep it).
     """
 
     key: str
@@ -38,6 +45,7 @@ class RecipientResult:
     id: str | None = None
     position: int | None = None
     previous: bool = False
+    request_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -46,7 +54,7 @@ class RecipientResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict, without the fields that are empty."""
         result: dict[str, Any] = {"address": self.address, "status": self.status}
-        for name in ("id", "message_id", "code", "message"):
+        for name in ("id", "message_id", "request_id", "code", "message"):
             value = getattr(self, name)
             if value is not None:
                 result[name] = value

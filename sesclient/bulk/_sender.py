@@ -402,6 +402,7 @@ class _Run:
         self.task_failure: BaseException | None = None
         self.stop_code: str | None = None
         self.stop_message: str | None = None
+        self.stop_request_id: str | None = None
         self.stopped_count = 0
         self._solo_turn = False
         self._partial_since: float | None = None
@@ -869,12 +870,15 @@ class _Run:
         except SESError as exc:
             await self._failed_request(unit, exc, sent_at)
             return
+        request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
         if first.send is not None:
             self.limiter.answered(1)
-            await self._settle(first, SENT, message_id=response.get("MessageId"))
+            await self._settle(
+                first, SENT, message_id=response.get("MessageId"), request_id=request_id
+            )
             return
         entries = response.get("BulkEmailEntryResults" if self.api == "v2" else "Status") or []
-        await self._settle_entries(unit, entries, sent_at)
+        await self._settle_entries(unit, entries, sent_at, request_id)
 
     def _send_bulk(self, unit: list[_Item]) -> Awaitable[dict[str, Any]]:
         sender = self.sender
@@ -928,34 +932,43 @@ class _Run:
         """Deal with a request that failed as a whole."""
         throttled = isinstance(exc, Throttling) and not isinstance(exc, DailyQuotaExceeded)
         self.limiter.answered(len(unit), len(unit) if throttled else 0)
+        request_id = exc.request_id
         if isinstance(exc, SendOutcomeUnknown):
             for item in unit:
-                await self._settle(item, UNKNOWN, code=exc.code, message=exc.message)
+                await self._settle(
+                    item, UNKNOWN, code=exc.code, message=exc.message, request_id=request_id
+                )
         elif isinstance(exc, DailyQuotaExceeded):
             self._refund(len(unit))
             # One name whatever the API calls it (Throttling, LimitExceededException).
-            self._stop("DailyQuotaExceeded", exc.message)
+            self._stop("DailyQuotaExceeded", exc.message, request_id)
             self._requeue_front(unit)
         elif isinstance(exc, Throttling):
             self.limiter.throttled(sent_at)
             self.throttled += len(unit)
             self._refund(len(unit))
             for item in unit:
-                await self._retry(item, exc.code, exc.message, throttled=True)
+                await self._retry(item, exc.code, exc.message, request_id, throttled=True)
         elif isinstance(exc, _ACCOUNT_ERRORS):
             self._refund(len(unit))
-            self._stop(exc.code, exc.message)
+            self._stop(exc.code, exc.message, request_id)
             self._requeue_front(unit)
         elif exc.retryable:
             self._refund(len(unit))
             for item in unit:
-                await self._retry(item, exc.code, exc.message)
+                await self._retry(item, exc.code, exc.message, request_id)
         else:
             for item in unit:
-                await self._settle(item, FAILED, code=exc.code, message=exc.message)
+                await self._settle(
+                    item, FAILED, code=exc.code, message=exc.message, request_id=request_id
+                )
 
     async def _settle_entries(
-        self, unit: list[_Item], entries: list[dict[str, Any]], sent_at: float
+        self,
+        unit: list[_Item],
+        entries: list[dict[str, Any]],
+        sent_at: float,
+        request_id: str | None,
     ) -> None:
         kinds = []
         for entry in entries[: len(unit)]:
@@ -976,6 +989,7 @@ class _Run:
                     UNKNOWN,
                     code="MissingEntryResult",
                     message="SES's reply has no status for this recipient",
+                    request_id=request_id,
                 )
                 continue
             entry = entries[index]
@@ -983,26 +997,37 @@ class _Run:
             error = entry.get("Error") or None
             kind = kinds[index]
             if kind == _ENTRY_SENT:
-                await self._settle(item, SENT, message_id=entry.get("MessageId"))
+                await self._settle(
+                    item, SENT, message_id=entry.get("MessageId"), request_id=request_id
+                )
             elif kind == _ENTRY_THROTTLED:
                 self.throttled += 1
                 self._refund(1)
-                await self._retry(item, status, error, throttled=True)
+                await self._retry(item, status, error, request_id, throttled=True)
             elif kind == _ENTRY_TRANSIENT:
                 self._refund(1)
-                await self._retry(item, status, error)
+                await self._retry(item, status, error, request_id)
             elif kind in (_ENTRY_QUOTA, _ENTRY_ACCOUNT):
                 self._refund(1)
                 self._stop(
                     "DailyQuotaExceeded" if kind == _ENTRY_QUOTA else status,
                     error or status,
+                    request_id,
                 )
                 self._requeue_front([item])
             else:
-                await self._settle(item, FAILED, code=status or "Failed", message=error)
+                await self._settle(
+                    item, FAILED, code=status or "Failed", message=error, request_id=request_id
+                )
 
     async def _retry(
-        self, item: _Item, code: str | None, message: str | None, *, throttled: bool = False
+        self,
+        item: _Item,
+        code: str | None,
+        message: str | None,
+        request_id: str | None = None,
+        *,
+        throttled: bool = False,
     ) -> None:
         if item.attempts >= self.sender.max_attempts:
             await self._settle(
@@ -1011,6 +1036,7 @@ class _Run:
                 code=code,
                 message=f"gave up after {item.attempts} attempts: {message or code}",
                 retryable=True,
+                request_id=request_id,
             )
             return
         if self.journal is not None:
@@ -1034,10 +1060,11 @@ class _Run:
         if self.budget is not None:
             self.budget += recipients
 
-    def _stop(self, code: str | None, message: str | None) -> None:
+    def _stop(self, code: str | None, message: str | None, request_id: str | None = None) -> None:
         if self.stop_code is None:
             self.stop_code = code or "Stopped"
             self.stop_message = message
+            self.stop_request_id = request_id
             logger.warning("bulk run stopping: %s: %s", self.stop_code, message)
             self._wake_room()
             self._poke()
@@ -1068,6 +1095,7 @@ class _Run:
                 item.attempts,
                 item.id,
                 item.position,
+                request_id=self.stop_request_id,
             )
         )
 
@@ -1080,6 +1108,7 @@ class _Run:
         code: str | None = None,
         message: str | None = None,
         retryable: bool = False,
+        request_id: str | None = None,
     ) -> None:
         if self.journal is not None:
             self.journal.record(
@@ -1107,6 +1136,7 @@ class _Run:
                 item.attempts,
                 item.id,
                 item.position,
+                request_id=request_id,
             )
         )
 

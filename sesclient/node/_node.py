@@ -47,7 +47,7 @@ class SESEmailNode:
     node creates (``timeout``, ``retries``, ``max_connections``, ...);
     ``async_client_options`` override them for the async clients only (an
     ``http_client`` differs between the two, for instance).
-    ``batch_concurrency`` caps the sends in flight during a batch run.
+    ``batch_concurrency`` caps the requests in flight during a batch run.
     """
 
     #: The node type's identifier and display name, as in :func:`schema`.
@@ -150,14 +150,23 @@ class SESEmailNode:
         secrets: SecretStore | None = None,
         concurrency: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Send one email per item (each item is one run context), concurrently.
+        """Send one email per item (each item is one run context) through the bulk engine.
+
+        Items with one recipient each that share sender and template go out
+        as one :class:`~sesclient.bulk.BulkSender` run: templated ones 50 to a
+        bulk call, all paced by the account's send rate, at most
+        ``concurrency`` requests in flight, throttling absorbed (see
+        :mod:`sesclient.node._batch` for the rest, and for the daily quota:
+        a batch larger than what is left of it is not sent at all).
 
         Returns one result per item, in order: ``{"index", "ok": True,
-        "output"}`` or ``{"index", "ok": False, "error": {code, message, hint,
-        field, retryable, request_id}}``.  An invalid config or an unresolvable
-        secret fails the whole batch with :class:`NodeError` before anything is
-        sent.  Not callable from inside a running event loop: use
-        :meth:`aexecute_batch` there.
+        "output"}`` (the output of :meth:`execute`; ``request_id`` is the bulk
+        call's, shared by the items it carried) or ``{"index", "ok": False,
+        "error": {code, message, hint, field, retryable, request_id}}`` with
+        the node error a single run would report.  An invalid config or an
+        unresolvable secret fails the whole batch with :class:`NodeError`
+        before anything is sent.  Not callable from inside a running event
+        loop: use :meth:`aexecute_batch` there.
         """
         import asyncio
 
@@ -239,6 +248,9 @@ class SESEmailNode:
 
         if isinstance(outcome, SESError):
             error = self._failed(outcome, cfg, email, secret)
+            if error.code == "AccessDenied" and email.template is not None:
+                bulk = "ses:SendBulkEmail" if cfg.api == "v2" else "ses:SendBulkTemplatedEmail"
+                error.hint += f" A batch of templated emails also needs {bulk}."
             return {"index": index, "ok": False, "error": error.to_dict()}
         if isinstance(outcome, BaseException):
             error = NodeError(
