@@ -10,9 +10,9 @@ same tables, so that both ends agree by construction.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 from ._errors import SESValidationError
 from ._timestamps import UTC, format_iso8601, parse_iso8601, to_datetime
@@ -231,15 +231,33 @@ def decode_query_request(body: bytes) -> tuple[str, dict[str, Any]]:
     malformed or missing parameters, as SES does.
     """
     tables = _tables()
-    flat: dict[str, str] = {}
-    for pair in body.decode("utf-8", "replace").split("&"):
+    text = _unquoted_form(body)
+    by_piece = text is None
+    if by_piece:
+        text = body.decode("utf-8", "replace")
+    # The keys as a tree: "Message.Subject.Data=x" is tree["Message"]["Subject"]["Data"][None].
+    tree: dict[Any, Any] = {}
+    action = ""
+    for pair in text.split("&"):  # type: ignore[union-attr]
         if pair:
             key, _, value = pair.partition("=")
-            if "%" in key or "+" in key:
-                key = unquote_plus(key)
-            flat[key] = unquote_plus(value) if "%" in value or "+" in value else value
-    action = flat.pop("Action", "")
-    flat.pop("Version", None)
+            if by_piece:
+                if "%" in key or "+" in key:
+                    key = unquote_plus(key)
+                if "%" in value or "+" in value:
+                    value = _unquote_plus(value)
+            if key == "Action":
+                action = value
+                continue
+            if key == "Version":
+                continue
+            node = tree
+            for part in key.split("."):
+                child = node.get(part)
+                if child is None:
+                    child = node[part] = {}
+                node = child
+            node[None] = value
     snake = _snake_names(tables).get(action)
     if snake is None:
         raise SESValidationError(
@@ -248,26 +266,255 @@ def decode_query_request(body: bytes) -> tuple[str, dict[str, Any]]:
     op = tables.OPERATIONS[snake]
     params: dict[str, Any] = {}
     if op[3] is not None:
-        prefixes: set[str] = set()
-        for key in flat:
-            # Every dotted prefix of every key, so that members are found by lookup.
-            while key not in prefixes:
-                prefixes.add(key)
-                cut = key.rfind(".")
-                if cut < 0:
-                    break
-                key = key[:cut]
         try:
-            params = _unflatten(tables.SHAPES, op[3], flat, prefixes, "")
-        except (ValueError, TypeError) as exc:
-            raise SESValidationError(str(exc), code="InvalidParameterValue") from None
-        from ._validation import validate
-
-        try:
-            validate(tables.SHAPES, op[3], params)
-        except SESValidationError as exc:
-            raise SESValidationError(exc.message, code="ValidationError", field=exc.field) from None
+            params = _decoder(tables.SHAPES, op[3])(tree)  # type: ignore[misc]
+        except _Irregular:
+            # Something is missing, malformed or out of bounds: the exact walk
+            # below finds it and words the error.
+            params = _decode_exactly(tables.SHAPES, op[3], body)
     return action, params
+
+
+# Escapes of the ASCII range, both hex cases: what form bodies mostly hold.
+_ASCII_ESCAPES = {f"{code:02x}": chr(code) for code in range(128)} | {
+    f"{code:02X}": chr(code) for code in range(128)
+}
+
+
+def _unquoted_form(body: bytes) -> str | None:
+    """The whole form body unquoted at once, when that equals unquoting it piece by piece.
+
+    True unless an escape stands for a separator (``&`` or ``=``) or the
+    body is not ASCII; None then, and the caller splits first.  (A valid
+    UTF-8 sequence never spans a separator, so decoding the whole is
+    decoding the pieces.)
+    """
+    if not body.isascii():
+        return None
+    text = body.decode("ascii")
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    if "%26" in text or "%3D" in text or "%3d" in text:
+        return None
+    parts = text.split("%")
+    escapes = _ASCII_ESCAPES
+    try:
+        return parts[0] + "".join([escapes[part[:2]] + part[2:] for part in parts[1:]])
+    except KeyError:
+        pass
+    try:
+        return unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _unquote_plus(value: str) -> str:
+    """``unquote_plus(value)``, without its general machinery when every escape is ASCII."""
+    if "+" in value:
+        value = value.replace("+", " ")
+    parts = value.split("%")
+    try:
+        escapes = _ASCII_ESCAPES
+        return parts[0] + "".join([escapes[part[:2]] + part[2:] for part in parts[1:]])
+    except KeyError:
+        return unquote_plus(value)
+
+
+class _Irregular(Exception):
+    """The fast decoding met something it leaves to :func:`_decode_exactly`."""
+
+
+# A decoder takes a subtree of the key tree and returns the value it stands for.
+_Decoder = Callable[[dict[Any, Any]], Any]
+# Per shape name; None stands for a string without limits, read in place.
+_DECODERS: dict[str, _Decoder | None] = {}
+
+
+def _decoder(shapes: _Shapes, shape_name: str) -> _Decoder | None:
+    """The decoder of ``shape_name``, built on first use.
+
+    Decoding gives the same result as :func:`_unflatten` followed by a
+    successful :func:`~sesclient._validation.validate`, for the requests that
+    pass both; anything else raises :class:`_Irregular`.  Values built here
+    have the right types by construction, so only what validation adds to
+    that is checked: required members, lengths, ranges and enums.
+    """
+    try:
+        return _DECODERS[shape_name]
+    except KeyError:
+        pass
+    # A shape that contains itself finds its own decoder through the table.
+    _DECODERS[shape_name] = lambda node: _DECODERS[shape_name](node)  # type: ignore[misc]
+    try:
+        decoder = _DECODERS[shape_name] = _compile(shapes, shape_name)
+    except BaseException:
+        del _DECODERS[shape_name]
+        raise
+    return decoder
+
+
+def _compile(shapes: _Shapes, shape_name: str) -> _Decoder | None:
+    shape = shapes[shape_name]
+    kind = shape[0]
+    if kind == "string":
+        if shape[1] is None and shape[2] is None and shape[3] is None:
+            return None
+
+        def decode_string(node: dict[Any, Any]) -> Any:
+            text = node.get(None)
+            if text is None:
+                raise _Irregular
+            _check_string(shape, text)
+            return text
+
+        return decode_string
+    if kind == "structure":
+        plan = tuple((name, _decoder(shapes, member)) for name, member in shape[1].items())
+        required = shape[2]
+
+        def decode_structure(node: dict[Any, Any]) -> Any:
+            result = {}
+            for name, decode in plan:
+                child = node.get(name)
+                if child is not None:
+                    if decode is None:
+                        text = child.get(None)
+                        if text is None:
+                            raise _Irregular
+                        result[name] = text
+                    else:
+                        result[name] = decode(child)
+            for name in required:
+                if name not in result:
+                    raise _Irregular
+            return result
+
+        return decode_structure
+    if kind == "list":
+        item = _decoder(shapes, shape[1])
+        low, high = shape[2], shape[3]
+
+        def decode_list(node: dict[Any, Any]) -> Any:
+            items = []
+            listed = node.get("member")
+            if listed is not None:
+                index = 1
+                while True:
+                    child = listed.get(str(index))
+                    if child is None:
+                        break
+                    if item is None:
+                        text = child.get(None)
+                        if text is None:
+                            raise _Irregular
+                        items.append(text)
+                    else:
+                        items.append(item(child))
+                    index += 1
+            _check_size(len(items), low, high)
+            return items
+
+        return decode_list
+    if kind == "map":
+        key_shape = shapes[shape[1]]
+        if key_shape[0] != "string":
+            return _always_irregular
+        value_decoder = _decoder(shapes, shape[2])
+
+        def decode_map(node: dict[Any, Any]) -> Any:
+            mapping = {}
+            entries = node.get("entry")
+            if entries is not None:
+                index = 1
+                while True:
+                    entry = entries.get(str(index))
+                    if entry is None:
+                        break
+                    key_node = entry.get("key")
+                    key = key_node.get(None, "") if key_node is not None else ""
+                    _check_string(key_shape, key)
+                    value_node = entry.get("value") or {}
+                    if value_decoder is None:
+                        value = value_node.get(None)
+                        if value is None:
+                            raise _Irregular
+                    else:
+                        value = value_decoder(value_node)
+                    mapping[key] = value
+                    index += 1
+            _check_size(len(mapping), shape[3], shape[4])
+            return mapping
+
+        return decode_map
+
+    def decode_scalar(node: dict[Any, Any]) -> Any:
+        text = node.get(None)
+        if text is None or (kind == "boolean" and text.lower() not in ("true", "false")):
+            raise _Irregular
+        try:
+            value = _scalar(kind, text)
+        except (ValueError, TypeError):
+            raise _Irregular from None
+        if kind == "blob":
+            _check_size(len(value), shape[1], shape[2])
+        elif kind == "integer" or kind == "double":
+            _check_range(value, shape[1], shape[2])
+        return value
+
+    return decode_scalar
+
+
+def _always_irregular(node: dict[Any, Any]) -> Any:
+    raise _Irregular
+
+
+def _check_string(shape: tuple[Any, ...], text: str) -> None:
+    _check_size(len(text), shape[1], shape[2])
+    if shape[3] is not None and text not in shape[3]:
+        raise _Irregular
+
+
+def _check_size(size: int, low: int | None, high: int | None) -> None:
+    if (low is not None and size < low) or (high is not None and size > high):
+        raise _Irregular
+
+
+def _check_range(number: float, low: float | None, high: float | None) -> None:
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise _Irregular
+
+
+def _decode_exactly(shapes: _Shapes, input_shape: str, body: bytes) -> dict[str, Any]:
+    """The parameters by the book: every key and prefix, the full walk, then validation."""
+    flat: dict[str, str] = {}
+    for pair in body.decode("utf-8", "replace").split("&"):
+        if pair:
+            key, _, value = pair.partition("=")
+            flat[unquote_plus(key)] = unquote_plus(value)
+    flat.pop("Action", None)
+    flat.pop("Version", None)
+    prefixes: set[str] = set()
+    for key in flat:
+        # Every dotted prefix of every key, so that members are found by lookup.
+        while key not in prefixes:
+            prefixes.add(key)
+            cut = key.rfind(".")
+            if cut < 0:
+                break
+            key = key[:cut]
+    try:
+        params = _unflatten(shapes, input_shape, flat, prefixes, "")
+    except (ValueError, TypeError) as exc:
+        raise SESValidationError(str(exc), code="InvalidParameterValue") from None
+    from ._validation import validate
+
+    try:
+        validate(shapes, input_shape, params)
+    except SESValidationError as exc:
+        raise SESValidationError(exc.message, code="ValidationError", field=exc.field) from None
+    return params
 
 
 def _unflatten(
@@ -308,18 +555,32 @@ def _unflatten(
 
 def encode_query_response(operation: str, result: Mapping[str, Any], *, request_id: str) -> bytes:
     """The XML document SES sends for a successful ``operation``."""
-    tables = _tables()
-    op = _operation(tables, operation)
-    parts = [f'<{operation}Response xmlns="{tables.XML_NAMESPACE}">']
-    if op[4] is not None:
-        parts.append(f"<{op[5]}>")
-        _emit_members(tables.SHAPES, op[4], result, parts)
-        parts.append(f"</{op[5]}>")
-    parts.append(
-        f"<ResponseMetadata><RequestId>{_escape(request_id)}</RequestId></ResponseMetadata>"
-        f"</{operation}Response>"
-    )
+    head, output_shape, tail = _response_frame(operation)
+    parts = [head]
+    if output_shape is not None:
+        _emit_members(_tables().SHAPES, output_shape, result, parts)
+    parts.append(tail)
+    parts.append(_escape(request_id))
+    parts.append(f"</RequestId></ResponseMetadata></{operation}Response>")
     return "".join(parts).encode()
+
+
+# operation -> (opening tags, output shape, tags up to the request id's value)
+_FRAMES: dict[str, tuple[str, str | None, str]] = {}
+
+
+def _response_frame(operation: str) -> tuple[str, str | None, str]:
+    frame = _FRAMES.get(operation)
+    if frame is None:
+        tables = _tables()
+        op = _operation(tables, operation)
+        head = f'<{operation}Response xmlns="{tables.XML_NAMESPACE}">'
+        tail = "<ResponseMetadata><RequestId>"
+        if op[4] is not None:
+            head += f"<{op[5]}>"
+            tail = f"</{op[5]}>{tail}"
+        frame = _FRAMES[operation] = (head, op[4], tail)
+    return frame
 
 
 def encode_query_error(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -274,14 +274,295 @@ def decode_restjson_request(
             raise SESValidationError(
                 f"No operation matches {method} {path}", code="NotFoundException", field="path"
             )
-    snake = _snake_name(route.operation)
-    op = tables.OPERATIONS[snake]
-    input_shape = op[3]
-    params: dict[str, Any] = {}
+    input_shape = tables.OPERATIONS[_snake_name(route.operation)][3]
     if input_shape is None:
-        return route.operation, params
+        return route.operation, {}
     shapes = tables.SHAPES
+    if not route.labels and not query:
+        # The common case (a send): everything is in the JSON body, decoded and
+        # checked in one walk; anything unusual goes the exact way below.
+        try:
+            document = json.loads(body) if body.strip() else {}
+        except ValueError as exc:
+            raise SESValidationError(str(exc), code="BadRequestException") from None
+        if type(document) is dict:
+            try:
+                decode = _json_decoder(shapes, input_shape)
+                assert decode is not None  # an input is a structure
+                return route.operation, decode(document)
+            except _Irregular:
+                pass
+    return route.operation, _decode_exactly(shapes, input_shape, route, match, query, body)
+
+
+class _Irregular(Exception):
+    """The one-walk decoding met something it leaves to :func:`_decode_exactly`."""
+
+
+# Built per shape name on first use.  A decoder turns parsed JSON into the
+# parameter value (as _decode does) and checks it (as validate does); a checker
+# only checks, for subtrees without blobs or timestamps, which stay as parsed.
+# None stands for a string without limits, checked in place.
+_Check = Callable[[Any], None]
+_Decode = Callable[[Any], Any]
+_CHECKERS: dict[str, _Check | None] = {}
+_DECODERS: dict[str, _Decode | None] = {}
+
+
+def _irregular(value: Any) -> Any:
+    raise _Irregular
+
+
+def _json_checker(shapes: _Shapes, shape_name: str) -> _Check | None:
+    """Raises :class:`_Irregular` where ``validate`` would find a problem in the value."""
+    try:
+        return _CHECKERS[shape_name]
+    except KeyError:
+        pass
+    # A shape that contains itself finds its own checker through the table.
+    _CHECKERS[shape_name] = lambda value: _CHECKERS[shape_name](value)  # type: ignore[misc]
+    try:
+        checker = _CHECKERS[shape_name] = _compile_checker(shapes, shape_name)
+    except BaseException:
+        del _CHECKERS[shape_name]
+        raise
+    return checker
+
+
+def _compile_checker(shapes: _Shapes, shape_name: str) -> _Check | None:
+    shape = shapes[shape_name]
+    kind = shape[0]
+    if kind == "string":
+        if shape[1] is None and shape[2] is None and shape[3] is None:
+            return None
+
+        def check_string(value: Any) -> None:
+            _check_string(shape, value)
+
+        return check_string
+    if kind == "structure":
+        plan = {name: _json_checker(shapes, member) for name, member in shape[1].items()}
+        required = shape[2]
+
+        def check_structure(value: Any) -> None:
+            if type(value) is not dict:
+                raise _Irregular
+            for name in required:
+                if value.get(name) is None:
+                    raise _Irregular
+            for name, item in value.items():
+                if name not in plan:
+                    raise _Irregular
+                if item is not None:
+                    check = plan[name]
+                    if check is None:
+                        if type(item) is not str:
+                            raise _Irregular
+                    else:
+                        check(item)
+
+        return check_structure
+    if kind == "list":
+        item_check = _json_checker(shapes, shape[1])
+        low, high = shape[2], shape[3]
+
+        def check_list(value: Any) -> None:
+            if type(value) is not list:
+                raise _Irregular
+            _check_size(len(value), low, high)
+            for item in value:
+                if item_check is None:
+                    if type(item) is not str:
+                        raise _Irregular
+                else:
+                    item_check(item)
+
+        return check_list
+    if kind == "map":
+        key_shape = shapes[shape[1]]
+        value_check = _json_checker(shapes, shape[2])
+
+        def check_map(value: Any) -> None:
+            if type(value) is not dict:
+                raise _Irregular
+            _check_size(len(value), shape[3], shape[4])
+            for key, item in value.items():
+                _check_string(key_shape, key)
+                if value_check is None:
+                    if type(item) is not str:
+                        raise _Irregular
+                else:
+                    value_check(item)
+
+        return check_map
+    if kind == "integer" or kind == "double":
+        low, high = shape[1], shape[2]
+
+        def check_number(value: Any) -> None:
+            if not (type(value) is int or (kind == "double" and type(value) is float)):
+                raise _Irregular
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise _Irregular
+
+        return check_number
+    if kind == "boolean":
+
+        def check_boolean(value: Any) -> None:
+            if type(value) is not bool:
+                raise _Irregular
+
+        return check_boolean
+    # Blobs and timestamps are always decoded, never only checked.
+    return _irregular
+
+
+def _json_decoder(shapes: _Shapes, shape_name: str) -> _Decode | None:
+    """Decodes as :func:`_decode` does and checks as ``validate`` does."""
+    try:
+        return _DECODERS[shape_name]
+    except KeyError:
+        pass
+    _DECODERS[shape_name] = lambda value: _DECODERS[shape_name](value)  # type: ignore[misc]
+    try:
+        decoder = _DECODERS[shape_name] = _compile_decoder(shapes, shape_name)
+    except BaseException:
+        del _DECODERS[shape_name]
+        raise
+    return decoder
+
+
+def _compile_decoder(shapes: _Shapes, shape_name: str) -> _Decode | None:
+    shape = shapes[shape_name]
+    kind = shape[0]
+    # Containers without a blob or timestamp anywhere inside (not "deep") stay as parsed.
+    shallow = (kind == "structure" or kind == "list") and not shape[4]
+    if shallow or (kind == "map" and not shape[5]):
+        check = _json_checker(shapes, shape_name)
+        assert check is not None
+
+        def checked(value: Any) -> Any:
+            check(value)
+            return value
+
+        return checked
+    if kind == "structure":
+        plan = {name: _json_decoder(shapes, member) for name, member in shape[1].items()}
+        required = shape[2]
+
+        def decode_structure(value: Any) -> Any:
+            if type(value) is not dict:
+                raise _Irregular
+            decoded = {}
+            for name, item in value.items():
+                # Unknown and null members are dropped, as _decode_structure does.
+                if item is None or name not in plan:
+                    continue
+                decode = plan[name]
+                if decode is None:
+                    if type(item) is not str:
+                        raise _Irregular
+                    decoded[name] = item
+                else:
+                    decoded[name] = decode(item)
+            for name in required:
+                if name not in decoded:
+                    raise _Irregular
+            return decoded
+
+        return decode_structure
+    if kind == "list":
+        item_decode = _json_decoder(shapes, shape[1]) or _plain_string
+        low, high = shape[2], shape[3]
+
+        def decode_list(value: Any) -> Any:
+            if type(value) is not list:
+                raise _Irregular
+            _check_size(len(value), low, high)
+            return [item_decode(item) for item in value]
+
+        return decode_list
+    if kind == "map":
+        key_shape = shapes[shape[1]]
+        value_decode = _json_decoder(shapes, shape[2]) or _plain_string
+
+        def decode_map(value: Any) -> Any:
+            if type(value) is not dict:
+                raise _Irregular
+            _check_size(len(value), shape[3], shape[4])
+            result = {}
+            for key, item in value.items():
+                _check_string(key_shape, key)
+                result[key] = value_decode(item)
+            return result
+
+        return decode_map
+    if kind == "blob":
+
+        def decode_blob(value: Any) -> Any:
+            if type(value) is not str:
+                raise _Irregular
+            try:
+                data = base64.b64decode(value)
+            except Exception:
+                raise _Irregular from None
+            _check_size(len(data), shape[1], shape[2])
+            return data
+
+        return decode_blob
+    if kind == "timestamp":
+
+        def decode_timestamp(value: Any) -> Any:
+            try:
+                if type(value) is int or type(value) is float:
+                    return from_epoch(value)
+                if type(value) is str:
+                    return to_datetime(value)
+            except Exception:
+                raise _Irregular from None
+            raise _Irregular
+
+        return decode_timestamp
+    check = _json_checker(shapes, shape_name)
+    if check is None:
+        return None
+
+    def checked_scalar(value: Any) -> Any:
+        check(value)
+        return value
+
+    return checked_scalar
+
+
+def _plain_string(value: Any) -> Any:
+    if type(value) is not str:
+        raise _Irregular
+    return value
+
+
+def _check_string(shape: tuple[Any, ...], text: Any) -> None:
+    if shape[0] != "string" or type(text) is not str:
+        raise _Irregular
+    _check_size(len(text), shape[1], shape[2])
+    if shape[3] is not None and text not in shape[3]:
+        raise _Irregular
+
+
+def _check_size(size: int, low: int | None, high: int | None) -> None:
+    if (low is not None and size < low) or (high is not None and size > high):
+        raise _Irregular
+
+
+def _decode_exactly(
+    shapes: _Shapes,
+    input_shape: str,
+    route: _Route,
+    match: Any,
+    query: str,
+    body: bytes,
+) -> dict[str, Any]:
+    """The parameters by the book: body, labels and query, then full validation."""
     shape = shapes[input_shape]
+    params: dict[str, Any] = {}
     try:
         if body.strip():
             document = json.loads(body)
@@ -312,7 +593,7 @@ def decode_restjson_request(
         validate(shapes, input_shape, params)
     except SESValidationError as exc:
         raise SESValidationError(exc.message, code="BadRequestException", field=exc.field) from None
-    return route.operation, params
+    return params
 
 
 def _from_text(shapes: _Shapes, shape_name: str, text: str) -> Any:

@@ -2,9 +2,11 @@
 
 This module is pure (no I/O) and uses the standard library only.  The client
 signs every request with :func:`sign_request`; :func:`presign_url` makes
-query-string-signed URLs; the local SES endpoint checks what it receives with
-:func:`verify_request`.  Both directions share the same canonicalisation code,
-so a request that this module signs is one that this module accepts.
+query-string-signed URLs; a server checks what it receives with
+:func:`verify_request`, or with :func:`verify_parsed_request` when its HTTP
+layer has already parsed the headers (as the local SES endpoint's does).  Both
+directions share the same canonicalisation code, so a request that this module
+signs is one that this module accepts.
 
 The steps follow AWS's published signing process for services other than
 Amazon S3 (SES is one):
@@ -32,7 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Protocol, TypeAlias
+from typing import NamedTuple, Protocol, TypeAlias
 from urllib.parse import quote, quote_from_bytes, unquote, unquote_to_bytes
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "SignatureError",
     "SigningCredentials",
     "VerifiedRequest",
+    "VerifiedScope",
     "amz_date",
     "canonical_headers",
     "canonical_query_string",
@@ -53,6 +56,7 @@ __all__ = [
     "sign_request",
     "signature",
     "string_to_sign",
+    "verify_parsed_request",
     "verify_request",
 ]
 
@@ -674,8 +678,57 @@ def _parse_amz_date(value: str) -> datetime:
     raise _incomplete(f"X-Amz-Date must be in ISO 8601 basic format (YYYYMMDDTHHMMSSZ): {value!r}")
 
 
-def _format_skew(skew: timedelta) -> str:
-    seconds = int(skew.total_seconds())
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_SECOND = timedelta(seconds=1)
+_MICROSECOND = timedelta(microseconds=1)
+_DEFAULT_MAX_SKEW = timedelta(minutes=15)
+_DEFAULT_MAX_SKEW_US = _DEFAULT_MAX_SKEW // _MICROSECOND
+
+# What a server sees again and again: the X-Amz-Date of requests signed in the
+# same second, the client's SignedHeaders list, the paths it posts to.  Each
+# cache is emptied when full; none holds a secret or a signature.
+_FACTS_CACHE_SIZE = 256
+_DATE_SECONDS: dict[str, int] = {}
+_SIGNED_NAMES: dict[str, tuple[tuple[str, ...], str]] = {}
+_CANONICAL_URIS: dict[str, str] = {}
+
+
+def _amz_date_seconds(value: str) -> int:
+    """Unix time of an ``X-Amz-Date`` value; IncompleteSignature when malformed."""
+    seconds = _DATE_SECONDS.get(value)
+    if seconds is None:
+        seconds = (_parse_amz_date(value) - _EPOCH) // _SECOND
+        if len(_DATE_SECONDS) >= _FACTS_CACHE_SIZE:
+            _DATE_SECONDS.clear()
+        _DATE_SECONDS[value] = seconds
+    return seconds
+
+
+def _signed_names(text: str) -> tuple[tuple[str, ...], str]:
+    """``(names, joined)``: a SignedHeaders value's names, lower-cased, sorted, unique."""
+    found = _SIGNED_NAMES.get(text)
+    if found is None:
+        names = tuple(sorted({name.strip().lower() for name in text.split(";")}))
+        found = (names, ";".join(names))
+        if len(_SIGNED_NAMES) >= _FACTS_CACHE_SIZE:
+            _SIGNED_NAMES.clear()
+        _SIGNED_NAMES[text] = found
+    return found
+
+
+def _cached_canonical_uri(path: str) -> str:
+    found = _CANONICAL_URIS.get(path)
+    if found is None:
+        found = canonical_uri(path)
+        if len(_CANONICAL_URIS) >= _FACTS_CACHE_SIZE:
+            _CANONICAL_URIS.clear()
+        _CANONICAL_URIS[path] = found
+    return found
+
+
+def _format_skew(skew_us: int) -> str:
+    # int(timedelta.total_seconds()), which divides the microseconds the same way.
+    seconds = int(skew_us / 1_000_000)
     return f"{seconds // 60} min." if seconds % 60 == 0 else f"{seconds} sec."
 
 
@@ -693,7 +746,8 @@ def _parse_scope(credential: str) -> tuple[str, str, str, str]:
     return parts[0], parts[1], parts[2], parts[3]
 
 
-def _parse_authorization(value: str) -> tuple[str, list[str], str]:
+def _parse_authorization(value: str) -> tuple[str, str, str]:
+    """``(credential, signed headers text, signature)`` of an Authorization value."""
     algorithm, _, rest = value.strip().partition(" ")
     if algorithm != ALGORITHM:
         raise _incomplete(
@@ -707,45 +761,37 @@ def _parse_authorization(value: str) -> tuple[str, list[str], str]:
     for required in ("Credential", "SignedHeaders", "Signature"):
         if not fields.get(required):
             raise _incomplete(f"Authorization header requires '{required}' parameter")
-    return fields["Credential"], fields["SignedHeaders"].split(";"), fields["Signature"]
+    return fields["Credential"], fields["SignedHeaders"], fields["Signature"]
 
 
 def _text(item: str | bytes) -> str:
     return item.decode("latin-1") if isinstance(item, (bytes, bytearray)) else item
 
 
-def verify_request(
+# What _verify found out: access key id, region, service, signing time (Unix
+# seconds), signed header names, presigned, expires, session token.
+_Facts: TypeAlias = tuple[str, str, str, int, tuple[str, ...], bool, int | None, str | None]
+
+
+def _verify(
     method: str,
     raw_path: str,
     raw_query: str,
-    headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]],
+    lowered: Mapping[str, str],
+    pairs: list[tuple[str, str]] | None,
     body: bytes | bytearray | memoryview | str,
-    *,
     lookup_secret: Callable[[str], str | None],
-    now: datetime,
-    max_skew: timedelta = timedelta(minutes=15),
-) -> VerifiedRequest:
-    """Check an incoming request's SigV4 signature; the server side of :func:`sign_request`.
+    now_us: int,
+    skew_us: int,
+) -> _Facts:
+    """The checks of :func:`verify_request`, once for both entry points.
 
-    ``raw_path`` and ``raw_query`` are exactly as they arrived on the request
-    line (still percent-encoded, query without ``?``); ``headers`` are the
-    received headers (a mapping or ``(name, value)`` pairs, ``bytes`` taken
-    as Latin-1); ``body`` the received payload.  Both the ``Authorization``
-    header and the presigned query form are accepted.  ``lookup_secret``
-    maps an access key id to its secret key, or ``None`` when unknown.
-    ``now`` is the server's time (a naive datetime is taken as UTC).
-
-    The canonical request is rebuilt with the same code that signs
-    (Task 1 to Task 3) and the signatures are compared in constant time.
-    Raises :class:`SignatureError`; returns a :class:`VerifiedRequest`.
+    ``lowered`` maps lower-case header names to their (first) value; the
+    signed headers are canonicalised from ``pairs`` when given (repeated
+    headers joined as the spec says), else straight from ``lowered``.
+    ``now_us`` and ``skew_us`` are in microseconds, so that every comparison
+    is exact, as it is between datetimes.
     """
-    pairs = [(_text(n), _text(v)) for n, v in _header_items(headers)]  # type: ignore[arg-type]
-    lowered = {}
-    for name, value in pairs:
-        lowered.setdefault(name.lower(), value)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
-
     authorization = lowered.get("authorization")
     query_params: dict[str, str] = {}
     if raw_query and "X-Amz-" in raw_query:
@@ -773,7 +819,7 @@ def verify_request(
         if not query_params.get("X-Amz-Signature"):
             raise _incomplete("Presigned URL requires the X-Amz-Signature query parameter")
         credential = query_params["X-Amz-Credential"]
-        signed_names = query_params["X-Amz-SignedHeaders"].split(";")
+        signed_text = query_params["X-Amz-SignedHeaders"]
         provided = query_params["X-Amz-Signature"]
         date_value = query_params["X-Amz-Date"]
         raw_expires = query_params.get("X-Amz-Expires", "")
@@ -788,7 +834,7 @@ def verify_request(
             part for part in raw_query.split("&") if part.partition("=")[0] != "X-Amz-Signature"
         )
     elif authorization is not None:
-        credential, signed_names, provided = _parse_authorization(authorization)
+        credential, signed_text, provided = _parse_authorization(authorization)
         date_header = lowered.get("x-amz-date")
         if not date_header:
             raise _incomplete("Authorization requires an X-Amz-Date header")
@@ -800,32 +846,33 @@ def verify_request(
         )
 
     access_key_id, scope_date, region, service = _parse_scope(credential)
-    signed_at = _parse_amz_date(date_value)
-    signed_names = [n.strip().lower() for n in signed_names]
-    if "host" not in signed_names:
+    signed_seconds = _amz_date_seconds(date_value)
+    names, joined_names = _signed_names(signed_text)
+    if "host" not in names:
         raise _incomplete("'Host' must be a signed header")
 
+    signed_us = signed_seconds * 1_000_000
     if presigned:
         assert expires is not None
-        if signed_at + timedelta(seconds=expires) < now:
+        if signed_us + expires * 1_000_000 < now_us:
             raise SignatureError(
                 "SignatureExpired",
                 f"Request has expired: signed at {date_value} for {expires} seconds, "
-                f"now {_format_unix(int(now.timestamp()))}",
+                f"now {_format_unix(int(now_us / 1_000_000))}",
             )
-    elif signed_at < now - max_skew:
+    elif signed_us < now_us - skew_us:
         raise SignatureError(
             "SignatureExpired",
             f"Signature expired: {date_value} is now earlier than "
-            f"{_format_unix(int((now - max_skew).timestamp()))} "
-            f"({_format_unix(int(now.timestamp()))} - {_format_skew(max_skew)})",
+            f"{_format_unix(int((now_us - skew_us) / 1_000_000))} "
+            f"({_format_unix(int(now_us / 1_000_000))} - {_format_skew(skew_us)})",
         )
-    if signed_at > now + max_skew:
+    if signed_us > now_us + skew_us:
         raise SignatureError(
             "RequestTimeTooSkewed",
             f"Signature not yet current: {date_value} is still later than "
-            f"{_format_unix(int((now + max_skew).timestamp()))} "
-            f"({_format_unix(int(now.timestamp()))} + {_format_skew(max_skew)})",
+            f"{_format_unix(int((now_us + skew_us) / 1_000_000))} "
+            f"({_format_unix(int(now_us / 1_000_000))} + {_format_skew(skew_us)})",
         )
     if scope_date != date_value[:8]:
         raise SignatureError(
@@ -840,27 +887,115 @@ def verify_request(
             "InvalidClientTokenId", "The security token included in the request is invalid."
         )
 
-    creq = canonical_request(
-        method,
-        raw_path,
-        canonical_query_source,
-        pairs,
-        payload_hash(body),
-        signed_headers=signed_names,
+    if pairs is None:
+        get = lowered.get
+        block = "".join([f"{name}:{_trim(get(name, ''))}\n" for name in names])
+    else:
+        block = canonical_headers(pairs, signed_headers=names)[0]
+    # canonical_request()'s layout, from the parts in hand.
+    creq = (
+        f"{method.upper()}\n{_cached_canonical_uri(raw_path)}\n"
+        f"{canonical_query_string(canonical_query_source)}\n"
+        f"{block}\n{joined_names}\n{payload_hash(body)}"
     )
-    scope = credential_scope(scope_date, region, service)
+    scope = f"{scope_date}/{region}/{service}/aws4_request"
     sts = string_to_sign(date_value, scope, creq)
     expected = _signing_key(secret, scope_date, region, service).hexmac(sts.encode())
     # compare_digest needs ASCII on both sides; anything else cannot match anyway.
     if not (provided.isascii() and hmac.compare_digest(expected, provided)):
         raise SignatureError("SignatureDoesNotMatch", _MISMATCH_MESSAGE)
+    return access_key_id, region, service, signed_seconds, names, presigned, expires, session_token
+
+
+def verify_request(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]],
+    body: bytes | bytearray | memoryview | str,
+    *,
+    lookup_secret: Callable[[str], str | None],
+    now: datetime,
+    max_skew: timedelta = _DEFAULT_MAX_SKEW,
+) -> VerifiedRequest:
+    """Check an incoming request's SigV4 signature; the server side of :func:`sign_request`.
+
+    ``raw_path`` and ``raw_query`` are exactly as they arrived on the request
+    line (still percent-encoded, query without ``?``); ``headers`` are the
+    received headers (a mapping or ``(name, value)`` pairs, ``bytes`` taken
+    as Latin-1); ``body`` the received payload.  Both the ``Authorization``
+    header and the presigned query form are accepted.  ``lookup_secret``
+    maps an access key id to its secret key, or ``None`` when unknown.
+    ``now`` is the server's time (a naive datetime is taken as UTC).
+
+    The canonical request is rebuilt with the same code that signs
+    (Task 1 to Task 3) and the signatures are compared in constant time.
+    Raises :class:`SignatureError`; returns a :class:`VerifiedRequest`.
+    """
+    pairs = [(_text(n), _text(v)) for n, v in _header_items(headers)]  # type: ignore[arg-type]
+    lowered: dict[str, str] = {}
+    for name, value in pairs:
+        lowered.setdefault(name.lower(), value)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    access_key_id, region, service, signed_seconds, names, presigned, expires, token = _verify(
+        method,
+        raw_path,
+        raw_query,
+        lowered,
+        pairs,
+        body,
+        lookup_secret,
+        (now - _EPOCH) // _MICROSECOND,
+        max_skew // _MICROSECOND,
+    )
     return VerifiedRequest(
         access_key_id=access_key_id,
         region=region,
         service=service,
-        signed_at=signed_at,
-        signed_headers=tuple(sorted(set(signed_names))),
+        signed_at=_EPOCH + timedelta(seconds=signed_seconds),
+        signed_headers=names,
         presigned=presigned,
         expires=expires,
-        session_token=session_token,
+        session_token=token,
     )
+
+
+class VerifiedScope(NamedTuple):
+    """Who signed a request that :func:`verify_parsed_request` accepted."""
+
+    access_key_id: str
+    region: str
+    service: str
+
+
+def verify_parsed_request(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: Mapping[str, str],
+    body: bytes | bytearray | memoryview | str,
+    *,
+    lookup_secret: Callable[[str], str | None],
+    now: datetime | None = None,
+    max_skew: timedelta = _DEFAULT_MAX_SKEW,
+) -> VerifiedScope:
+    """:func:`verify_request` for a server whose HTTP layer has parsed the headers already.
+
+    ``headers`` maps lower-case names to one value each (a repeated header
+    already joined), which is what the signature is checked against; there
+    is no per-request normalisation, so an endpoint pays only for the checks
+    and the hashing.  ``now`` defaults to the current time.  Raises the same
+    :class:`SignatureError` as :func:`verify_request` for the same request.
+    """
+    if now is None:
+        now_us = time.time_ns() // 1000
+    else:
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=timezone.utc)
+        now_us = (now - _EPOCH) // _MICROSECOND
+    skew_us = _DEFAULT_MAX_SKEW_US if max_skew is _DEFAULT_MAX_SKEW else max_skew // _MICROSECOND
+    facts = _verify(
+        method, raw_path, raw_query, headers, None, body, lookup_secret, now_us, skew_us
+    )
+    return VerifiedScope(facts[0], facts[1], facts[2])

@@ -18,7 +18,7 @@ from email.utils import formatdate
 from http import HTTPStatus
 from typing import Final
 
-__all__ = ["RESET", "Delayed", "HTTPProtocol", "Request", "Response"]
+__all__ = ["RESET", "Delayed", "HTTPProtocol", "Request", "Response", "WriteCoalescer"]
 
 MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_HEADERS: Final = 100
@@ -101,6 +101,43 @@ def http_date() -> str:
 
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
+
+class WriteCoalescer:
+    """Holds the answers of one event-loop iteration and writes them all at its end.
+
+    A burst of requests on many keep-alive connections comes out of one
+    ``select``.  Answering each as soon as it is ready makes the kernel wake
+    the waiting peer for nearly every answer, inside our ``send``; on a
+    virtual machine those wake-ups (inter-processor interrupts) took a fifth
+    of the endpoint's CPU time.  Writing the burst together wakes it about
+    once.  An answer waits only for the requests already read in the same
+    iteration, and a lone connection is answered at once, so a sequential
+    client sees no added latency.
+    """
+
+    __slots__ = ("_loop", "_pending", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: list[HTTPProtocol] = []
+        self._scheduled = False
+
+    def add(self, protocol: HTTPProtocol) -> None:
+        """Flush ``protocol`` once every callback of this iteration has run."""
+        self._pending.append(protocol)
+        if not self._scheduled:
+            self._scheduled = True
+            # call_soon from a callback runs after every callback this iteration
+            # has already queued, i.e. after every connection that was ready.
+            self._loop.call_soon(self._flush_all)
+
+    def _flush_all(self) -> None:
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        for protocol in pending:
+            protocol._flush()
+
+
 # Parser states.
 _HEAD = 0
 _BODY = 1
@@ -120,9 +157,11 @@ class HTTPProtocol(asyncio.Protocol):
         connections: set[HTTPProtocol],
         max_body: int,
         on_error: Callable[[BaseException], None] | None = None,
+        coalescer: WriteCoalescer | None = None,
     ) -> None:
         self._app = app
         self._connections = connections
+        self._coalescer = coalescer
         self._max_body = max_body
         self._on_error = on_error
         self._transport: asyncio.Transport | None = None
@@ -220,8 +259,15 @@ class HTTPProtocol(asyncio.Protocol):
             if not self._keep_alive and self._state == _HEAD and not self._buffer:
                 self.close()
         finally:
-            # Pipelined answers leave in one write (one system call), not one each.
-            self._flush()
+            # Pipelined answers leave in one write (one system call), not one each;
+            # with other connections about, answers wait for the end of the loop
+            # iteration (see WriteCoalescer).
+            if self._out:
+                coalescer = self._coalescer
+                if coalescer is not None and len(self._connections) > 1:
+                    coalescer.add(self)
+                else:
+                    self._flush()
 
     def _flush(self) -> None:
         out = self._out
@@ -298,7 +344,7 @@ class HTTPProtocol(asyncio.Protocol):
                     # Tolerate stray CRLFs between requests (RFC 9112 section 2.2).
                     del buffer[:2]
                     continue
-                head = bytes(buffer[:end])
+                head = buffer[:end].decode("latin-1")
                 del buffer[: end + 4]
                 if not self._parse_head(head):
                     return None
@@ -310,8 +356,12 @@ class HTTPProtocol(asyncio.Protocol):
                     self._maybe_continue()
                     return None
                 size = self._remaining
-                body = bytes(buffer[:size])
-                del buffer[:size]
+                if len(buffer) == size:
+                    body = bytes(buffer)
+                    buffer.clear()
+                else:
+                    body = bytes(buffer[:size])
+                    del buffer[:size]
                 self._state = _HEAD
                 return self._finish(body)
             if state == _CHUNK_SIZE:
@@ -380,9 +430,8 @@ class HTTPProtocol(asyncio.Protocol):
             self._continue_sent = True
             self._out.append(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    def _parse_head(self, head: bytes) -> bool:
+    def _parse_head(self, text: str) -> bool:
         try:
-            text = head.decode("latin-1")
             request_line, *lines = text.split("\r\n")
             method, target, version = request_line.split(" ")
         except ValueError:
@@ -396,14 +445,14 @@ class HTTPProtocol(asyncio.Protocol):
             return False
         headers: dict[str, str] = {}
         for line in lines:
-            colon = line.find(":")
+            name, colon, value = line.partition(":")
             # No whitespace before the colon or at the start (RFC 9112 section 5.1):
             # both are request-smuggling vectors.
-            if colon <= 0 or line[colon - 1] in " \t" or line[0] in " \t":
+            if not colon or not name or name[-1] in " \t" or name[0] in " \t":
                 self._fail(400, "malformed header field\n")
                 return False
-            name = line[:colon].lower()
-            value = line[colon + 1 :].strip(" \t")
+            name = name.lower()
+            value = value.strip(" \t")
             if name in headers:
                 if name in ("content-length", "host"):
                     if headers[name] != value:

@@ -16,7 +16,6 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from .._errors import SESValidationError
@@ -32,7 +31,7 @@ from ._faults import (
     FaultInjector,
     SESFault,
 )
-from ._http import RESET, Delayed, HTTPProtocol, Outcome, Request, Response
+from ._http import RESET, Delayed, HTTPProtocol, Outcome, Request, Response, WriteCoalescer
 from ._service import LocalService
 from ._store import Store, open_store
 
@@ -127,7 +126,7 @@ class LocalSES:
         if self._server is not None:
             raise RuntimeError("LocalSES is already started")
         from .. import _query, _restjson
-        from ..sigv4 import SignatureError, verify_request
+        from ..sigv4 import SignatureError, verify_parsed_request
         from . import _v1, _v2
         from ._inbox import Inbox
 
@@ -140,13 +139,14 @@ class LocalSES:
         self._decode_restjson = _restjson.decode_restjson_request
         self._encode_restjson = _restjson.encode_restjson_response
         self._encode_restjson_error = _restjson.encode_restjson_error
-        self._verify_request = verify_request
+        self._verify_request = verify_parsed_request
         self._signature_error = SignatureError
         self._store = open_store(self.config.db)
         self._service = LocalService(self.config, self._store)
         self._inbox = Inbox(self._service)
         loop = asyncio.get_running_loop()
         config = self.config
+        coalescer = WriteCoalescer(loop)
         try:
             self._server = await loop.create_server(
                 lambda: HTTPProtocol(
@@ -154,6 +154,7 @@ class LocalSES:
                     connections=self._connections,
                     max_body=config.max_body_size,
                     on_error=self._log_crash,
+                    coalescer=coalescer,
                 ),
                 host=config.host,
                 port=config.port,
@@ -319,30 +320,30 @@ class LocalSES:
         return status, header_list, body
 
     def _verify(self, request: Request) -> None:
-        config = self.config
         try:
-            verified = self._verify_request(
+            # The HTTP layer's header dict (lower-case names, repeats joined) is
+            # what the signature is checked against: no second parse.
+            scope = self._verify_request(
                 request.method,
                 request.path,
                 request.query,
                 request.headers,
                 request.body,
                 lookup_secret=self._lookup_secret,
-                now=datetime.now(timezone.utc),
             )
         except self._signature_error as exc:
             kind = _SIGNATURE_KINDS.get(exc.code, exc.code)
             raise SESFault(kind, exc.message) from None
-        if verified.region != config.region:
+        if scope.region != self.config.region:
             raise SESFault(
                 "SignatureDoesNotMatch",
-                f"Credential should be scoped to a valid region, not '{verified.region}'. "
-                f"This endpoint serves '{config.region}'.",
+                f"Credential should be scoped to a valid region, not '{scope.region}'. "
+                f"This endpoint serves '{self.config.region}'.",
             )
-        if verified.service != "ses":
+        if scope.service != "ses":
             raise SESFault(
                 "SignatureDoesNotMatch",
-                f"Credential should be scoped to correct service: 'ses', not '{verified.service}'.",
+                f"Credential should be scoped to correct service: 'ses', not '{scope.service}'.",
             )
 
     def _lookup_secret(self, access_key_id: str) -> str | None:

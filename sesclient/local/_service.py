@@ -74,12 +74,20 @@ class Outgoing:
         """The message's size in bytes, exact once it may exceed ``limit``."""
         if self.raw is not None:
             return len(self.raw)
-        parts = [part for part in (self.subject, self.text, self.html) if part]
+        subject, text, html = self.subject, self.text, self.html
+        chars = (len(subject) if subject else 0) + (len(text) if text else 0)
+        if html:
+            chars += len(html)
         # Attachments travel base64-encoded inside the MIME message.
-        total = sum((len(data) + 2) // 3 * 4 for _, _, data in self.attachments)
+        total = (
+            sum((len(data) + 2) // 3 * 4 for _, _, data in self.attachments)
+            if self.attachments
+            else 0
+        )
         # A code point takes at most 4 bytes of UTF-8: skip encoding small messages.
-        if total + 4 * sum(map(len, parts)) <= limit:
-            return total + sum(map(len, parts))
+        if total + 4 * chars <= limit:
+            return total + chars
+        parts = [part for part in (subject, text, html) if part]
         return total + sum(len(part.encode("utf-8", "surrogatepass")) for part in parts)
 
 
@@ -104,8 +112,11 @@ class LocalService:
 
     # -- ids ----------------------------------------------------------------
 
-    def new_message_id(self) -> str:
-        return f"{int(time.time() * 1000):016x}-{self._id_prefix}{next(self._ids):012x}-000000"
+    def new_message_id(self, now: float | None = None) -> str:
+        """A fresh message id for a message accepted at ``now`` (Unix time, default now)."""
+        if now is None:
+            now = time.time()
+        return f"{int(now * 1000):016x}-{self._id_prefix}{next(self._ids):012x}-000000"
 
     # -- identities ---------------------------------------------------------
 
@@ -322,8 +333,11 @@ class LocalService:
 
     def accept(self, message: Outgoing, recipients: list[str]) -> str:
         """Store a message that passed every rule; its message id."""
-        message_id = self.new_message_id()
+        now = time.time()
+        message_id = self.new_message_id(now)
         store = self.store
+        # Duplicates: the same content to the same address (several workers
+        # sharing a SQLite store count them across processes).
         digest = _content_digest(message)
         mark_seen = store.mark_seen
         duplicates = 0
@@ -335,11 +349,13 @@ class LocalService:
             suppressed = [
                 r for r in recipients if store.get_suppressed(bare_address(r)) is not None
             ] or None
+        attachments = message.attachments
+        headers = message.headers
         record: Record = {
             "message_id": message_id,
             "api": message.api,
             "operation": message.operation,
-            "timestamp": time.time(),
+            "timestamp": now,
             "from": message.sender,
             "to": message.to,
             "cc": message.cc,
@@ -349,13 +365,12 @@ class LocalService:
             "text": message.text,
             "html": message.html,
             "attachments": [
-                {"name": name, "type": kind, "size": len(data)}
-                for name, kind, data in message.attachments
+                {"name": name, "type": kind, "size": len(data)} for name, kind, data in attachments
             ]
-            if message.attachments
+            if attachments
             else [],
-            "headers": [{"name": name, "value": value} for name, value in message.headers]
-            if message.headers
+            "headers": [{"name": name, "value": value} for name, value in headers]
+            if headers
             else [],
         }
         if message.destinations is not None:
@@ -377,7 +392,7 @@ class LocalService:
         if duplicates:
             record["duplicate_recipients"] = duplicates
             store.incr("duplicates", duplicates)
-        store.add_message(record, [data for _, _, data in message.attachments])
+        store.add_message(record, [data for _, _, data in attachments] if attachments else [])
         store.incr("accepted")
         return message_id
 
@@ -472,15 +487,9 @@ def _missing_message(exc: Exception) -> str:
 
 
 def _content_digest(message: Outgoing) -> str:
-    text = "\0".join(
-        (
-            bare_address(message.sender),
-            message.subject or "",
-            message.text or "",
-            message.html or "",
-            message.template or "",
-            message.template_data or "",
-        )
+    text = (
+        f"{bare_address(message.sender)}\0{message.subject or ''}\0{message.text or ''}\0"
+        f"{message.html or ''}\0{message.template or ''}\0{message.template_data or ''}"
     )
     hasher = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16)
     if message.raw is not None:
