@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 from ._errors import SESValidationError
+from ._models import load
 from ._timestamps import UTC, format_iso8601, parse_iso8601, to_datetime
 
 if TYPE_CHECKING:
@@ -26,16 +27,8 @@ CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 _SAFE = "-_.~"
 
 
-_TABLES: Any = None
-
-
 def _tables() -> Any:
-    global _TABLES
-    if _TABLES is None:
-        from ._models import load
-
-        _TABLES = load("v1")
-    return _TABLES
+    return load("v1")
 
 
 # --------------------------------------------------------------------- client

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from ._errors import SESValidationError
+from ._models import load
 from ._timestamps import format_iso8601, from_epoch, to_datetime, to_epoch
 
 _Shapes = Mapping[str, tuple[Any, ...]]
@@ -31,16 +32,8 @@ _LABEL = re.compile(r"\{([^}]+)\}")
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
-_TABLES: Any = None
-
-
 def _tables() -> Any:
-    global _TABLES
-    if _TABLES is None:
-        from ._models import load
-
-        _TABLES = load("v2")
-    return _TABLES
+    return load("v2")
 
 
 # --------------------------------------------------------------------- client
