@@ -16,6 +16,7 @@ from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 from ._errors import SESValidationError
 from ._models import load
+from ._shape_compiler import compiled
 from ._timestamps import UTC, format_iso8601, parse_iso8601, to_datetime
 
 if TYPE_CHECKING:
@@ -334,18 +335,7 @@ def _decoder(shapes: _Shapes, shape_name: str) -> _Decoder | None:
     have the right types by construction, so only what validation adds to
     that is checked: required members, lengths, ranges and enums.
     """
-    try:
-        return _DECODERS[shape_name]
-    except KeyError:
-        pass
-    # A shape that contains itself finds its own decoder through the table.
-    _DECODERS[shape_name] = lambda node: _DECODERS[shape_name](node)  # type: ignore[misc]
-    try:
-        decoder = _DECODERS[shape_name] = _compile(shapes, shape_name)
-    except BaseException:
-        del _DECODERS[shape_name]
-        raise
-    return decoder
+    return compiled(_DECODERS, shape_name, lambda name: _compile(shapes, name))
 
 
 def _compile(shapes: _Shapes, shape_name: str) -> _Decoder | None:

@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 
 from ._errors import SESValidationError
 from ._models import load
+from ._shape_compiler import compiled
 from ._timestamps import format_iso8601, from_epoch, to_datetime, to_epoch
 
 _Shapes = Mapping[str, tuple[Any, ...]]
@@ -308,18 +309,7 @@ def _irregular(value: Any) -> Any:
 
 def _json_checker(shapes: _Shapes, shape_name: str) -> _Check | None:
     """Raises :class:`_Irregular` where ``validate`` would find a problem in the value."""
-    try:
-        return _CHECKERS[shape_name]
-    except KeyError:
-        pass
-    # A shape that contains itself finds its own checker through the table.
-    _CHECKERS[shape_name] = lambda value: _CHECKERS[shape_name](value)  # type: ignore[misc]
-    try:
-        checker = _CHECKERS[shape_name] = _compile_checker(shapes, shape_name)
-    except BaseException:
-        del _CHECKERS[shape_name]
-        raise
-    return checker
+    return compiled(_CHECKERS, shape_name, lambda name: _compile_checker(shapes, name))
 
 
 def _compile_checker(shapes: _Shapes, shape_name: str) -> _Check | None:
@@ -411,17 +401,7 @@ def _compile_checker(shapes: _Shapes, shape_name: str) -> _Check | None:
 
 def _json_decoder(shapes: _Shapes, shape_name: str) -> _Decode | None:
     """Decodes as :func:`_decode` does and checks as ``validate`` does."""
-    try:
-        return _DECODERS[shape_name]
-    except KeyError:
-        pass
-    _DECODERS[shape_name] = lambda value: _DECODERS[shape_name](value)  # type: ignore[misc]
-    try:
-        decoder = _DECODERS[shape_name] = _compile_decoder(shapes, shape_name)
-    except BaseException:
-        del _DECODERS[shape_name]
-        raise
-    return decoder
+    return compiled(_DECODERS, shape_name, lambda name: _compile_decoder(shapes, name))
 
 
 def _compile_decoder(shapes: _Shapes, shape_name: str) -> _Decode | None:
