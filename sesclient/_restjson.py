@@ -52,6 +52,8 @@ def serialize_request(
     members, locations = shape[1], shape[3]
     if not locations:
         body_params: Mapping[str, Any] = params
+        if None in params.values():  # an argument passed as None is left out, as boto3 does
+            body_params = {k: v for k, v in params.items() if v is not None}
     else:
         body_params = {}
         labels: dict[str, str] = {}

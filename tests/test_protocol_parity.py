@@ -239,3 +239,16 @@ def test_generated_tables_hold_no_documentation():
     for api in ("v1", "v2"):
         source = Path(load(api).__file__).read_text()
         assert "<p>" not in source and "documentation" not in source
+
+
+def test_arguments_passed_as_none_are_left_out():
+    op = load("v2").OPERATIONS["send_email"]
+    params = {
+        "FromEmailAddress": "a@example.com",
+        "ConfigurationSetName": None,
+        "Content": {"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t"}}}},
+    }
+    _, _, body = _restjson.serialize_request(op, params)
+    assert "ConfigurationSetName" not in json.loads(body)
+    v1_body = _query.serialize_request("SendEmail", {"Source": "a@example.com", "ReturnPath": None})
+    assert b"ReturnPath" not in v1_body
