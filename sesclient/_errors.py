@@ -9,6 +9,7 @@ that one ``except`` clause covers either API.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -60,7 +61,7 @@ class SESError(Exception):
         type: str | None = None,
         operation: str | None = None,
         api: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
         self.code = code or type_name_to_code(self)
@@ -70,7 +71,7 @@ class SESError(Exception):
         self.type = type
         self.operation = operation
         self.api = api
-        self.headers = headers or {}
+        self.headers: Mapping[str, str] = headers or {}
         self.details = details or {}
         super().__init__(message)
 

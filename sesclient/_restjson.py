@@ -412,11 +412,11 @@ def _compile_decoder(shapes: _Shapes, shape_name: str) -> _Decode | None:
     # Containers without a blob or timestamp anywhere inside (not "deep") stay as parsed.
     shallow = (kind == "structure" or kind == "list") and not shape[4]
     if shallow or (kind == "map" and not shape[5]):
-        check = _json_checker(shapes, shape_name)
-        assert check is not None
+        check_shallow = _json_checker(shapes, shape_name)
+        assert check_shallow is not None
 
         def checked(value: Any) -> Any:
-            check(value)
+            check_shallow(value)
             return value
 
         return checked

@@ -771,9 +771,11 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
             return None
         import urllib.request
 
-        if urllib.request.proxy_bypass_environment(host, env):
+        # Public at run time on every supported Python, but missing from typeshed.
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if bypass(host, env):
             return None
-        if ":" not in host and urllib.request.proxy_bypass_environment(f"{host}:{port}", env):
+        if ":" not in host and bypass(f"{host}:{port}", env):
             return None
         return _as_proxy(url)
 

@@ -128,9 +128,9 @@ def _list_templates(client: Any, api: str) -> list[str]:
         pages = client.v1.get_paginator("list_templates").paginate()
         return [t["Name"] for page in pages for t in page.get("TemplatesMetadata", [])]
     names: list[str] = []
-    token = None
+    token: str | None = None
     while True:
-        kwargs = {"NextToken": token} if token else {}
+        kwargs: dict[str, str] = {"NextToken": token} if token else {}
         page = client.v2.list_email_templates(**kwargs)
         names += [t["TemplateName"] for t in page.get("TemplatesMetadata", [])]
         token = page.get("NextToken")

@@ -181,7 +181,8 @@ def render(tables: dict[str, Any], title: str) -> str:
     ]
     for key, value in tables.items():
         if isinstance(value, dict):
-            lines.append(f"{key} = {{")
+            # Annotated so that type checkers accept an empty table (SESv2 has no waiters).
+            lines.append(f"{key}: dict[str, tuple] = {{")
             for item_key, item in value.items():
                 lines.append(f"    {item_key!r}: {item!r},")
             lines.append("}")

@@ -508,13 +508,13 @@ class _Run:
             sender.concurrency,
         )
 
-    async def _fetch_quota(self) -> dict[str, Any] | None:
+    async def _fetch_quota(self) -> Mapping[str, Any] | None:
         for attempt in range(3):
             try:
                 if self.api == "v1":
-                    return await self.client.v1.get_send_quota()  # type: ignore[no-any-return]
+                    return await self.client.v1.get_send_quota()
                 response = await self.client.v2.get_account()
-                return response.get("SendQuota")  # type: ignore[no-any-return]
+                return response.get("SendQuota")
             except SESError as exc:
                 if not exc.retryable or attempt == 2:
                     logger.warning(
@@ -613,6 +613,8 @@ class _Run:
             return False
         if state in (J.IN_FLIGHT, J.UNKNOWN) and self.sender.resend_unknown:
             return False
+        code: str | None
+        message: str | None
         if state == J.IN_FLIGHT:
             code = "SendOutcomeUnknown"
             message = (
@@ -880,7 +882,7 @@ class _Run:
         entries = response.get("BulkEmailEntryResults" if self.api == "v2" else "Status") or []
         await self._settle_entries(unit, entries, sent_at, request_id)
 
-    def _send_bulk(self, unit: list[_Item]) -> Awaitable[dict[str, Any]]:
+    def _send_bulk(self, unit: list[_Item]) -> Awaitable[Mapping[str, Any]]:
         sender = self.sender
         if self.api == "v2":
             entries = []
@@ -907,7 +909,7 @@ class _Run:
                 params["ConfigurationSetName"] = sender.configuration_set
             if sender.tags:
                 params["DefaultEmailTags"] = _tags(sender.tags)
-            return self.ops.send_bulk_email(**params)  # type: ignore[no-any-return]
+            return self.client.v2.send_bulk_email(**params)
         destinations = []
         for item in unit:
             destination: dict[str, Any] = {"Destination": {"ToAddresses": [item.sent_address]}}
@@ -926,7 +928,7 @@ class _Run:
             params["ConfigurationSetName"] = sender.configuration_set
         if sender.tags:
             params["DefaultTags"] = _tags(sender.tags)
-        return self.ops.send_bulk_templated_email(**params)  # type: ignore[no-any-return]
+        return self.client.v1.send_bulk_templated_email(**params)
 
     async def _failed_request(self, unit: list[_Item], exc: SESError, sent_at: float) -> None:
         """Deal with a request that failed as a whole."""

@@ -239,7 +239,9 @@ class _Parser:
         self.tags = tags
         self.index = 0  # next tag to consume
 
-    def program(self, closers: tuple[str, ...]) -> tuple[tuple[Any, tuple], _Tag | None]:
+    def program(
+        self, closers: tuple[str, ...]
+    ) -> tuple[tuple[tuple, dict[str, Any] | None], _Tag | None]:
         """Parse nodes up to a tag whose kind is in ``closers``; return the program and that tag.
 
         The closing tag is consumed; ``None`` in its place means the source ended.

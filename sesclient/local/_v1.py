@@ -137,6 +137,8 @@ def send_bulk_templated_email(service: LocalService, params: Params) -> Result:
     default_data = params["DefaultTemplateData"]
     default_tags = list(params.get("DefaultTags") or ())
     statuses = []
+    # (None, message id) after a send, (fault kind, reason) after a refusal.
+    kind: str | None
     for entry in destinations:
         data = merge_template_data(default_data, entry.get("ReplacementTemplateData"))
         to, cc, bcc = _destination(entry)

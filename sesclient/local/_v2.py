@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 from ._faults import SESFault
 from ._pages import paginate
@@ -99,10 +99,18 @@ def _sender(params: Params) -> str:
     return sender
 
 
+class _Common(TypedDict):
+    """The fields every v2 ``SendEmail`` content kind shares, as :class:`Outgoing` takes them."""
+
+    reply_to: list[str]
+    tags: list[dict[str, str]]
+    configuration_set: str | None
+
+
 def send_email(service: LocalService, params: Params) -> Result:
     content = params["Content"]
     to, cc, bcc = _destination(params.get("Destination"))
-    common = {
+    common: _Common = {
         "reply_to": list(params.get("ReplyToAddresses") or ()),
         "tags": list(params.get("EmailTags") or ()),
         "configuration_set": params.get("ConfigurationSetName"),
@@ -183,6 +191,8 @@ def send_bulk_email(service: LocalService, params: Params) -> Result:
     attachments = _attachments(default.get("Attachments"))
     default_headers = _headers(default.get("Headers"))
     results = []
+    # (None, message id) after a send, (fault kind, reason) after a refusal.
+    kind: str | None
     for entry in entries:
         replacement = (entry.get("ReplacementEmailContent") or {}).get("ReplacementTemplate") or {}
         to, cc, bcc = _destination(entry.get("Destination"))

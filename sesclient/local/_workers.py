@@ -88,8 +88,12 @@ def serve_forever(
         open_store(config.db).close()
     # Workers are forked before this process runs an event loop; spawn where
     # fork does not exist.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    # Literal method names, so that type checkers know the context has ``Process``.
+    context = (
+        multiprocessing.get_context("fork")
+        if "fork" in multiprocessing.get_all_start_methods()
+        else multiprocessing.get_context("spawn")
+    )
     failed = context.Queue()
     processes: list[Any] = []
     readiness = []
