@@ -306,6 +306,22 @@ def pin_to_cpu(cpu: int | None) -> bool:
     return True
 
 
+def stop_child(process: Any) -> None:
+    """Stop a server child that exits when its stdin closes; kill it if it does not."""
+    import subprocess
+
+    try:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    finally:
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 def raise_fd_limit() -> None:
     """Lift the soft open-files limit: hundreds of keep-alive connections per contender."""
     try:

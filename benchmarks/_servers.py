@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ._harness import pin_to_cpu, raise_fd_limit
+from ._harness import pin_to_cpu, raise_fd_limit, stop_child
 
 __all__ = ["ServerProcess"]
 
@@ -130,16 +130,7 @@ class ServerProcess:
         process, self._process = self._process, None
         if process is None:
             return
-        try:
-            if process.stdin is not None:
-                process.stdin.close()
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        finally:
-            if process.stdout is not None:
-                process.stdout.close()
+        stop_child(process)
 
     def __enter__(self) -> ServerProcess:
         return self.start()

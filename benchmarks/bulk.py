@@ -41,7 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks._harness import cpu_seconds, pin_to_cpu, raise_fd_limit  # noqa: E402
+from benchmarks._harness import cpu_seconds, pin_to_cpu, raise_fd_limit, stop_child  # noqa: E402
 
 REGION = "us-east-1"
 ACCESS_KEY_ID = "AKIALOCALSES00000001"
@@ -106,16 +106,7 @@ class EndpointProcess:
         process, self._process = self._process, None
         if process is None:
             return
-        try:
-            if process.stdin is not None:
-                process.stdin.close()
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        finally:
-            if process.stdout is not None:
-                process.stdout.close()
+        stop_child(process)
 
     def __enter__(self) -> EndpointProcess:
         return self.start()
