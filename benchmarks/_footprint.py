@@ -40,6 +40,22 @@ COLD_SNIPPETS: list[tuple[str, str, str | None, str]] = [
         "client = sesclient.SESClient('us-east-1', sesclient.Credentials('AKIDEXAMPLE', 'x'))",
     ),
     (
+        "sesclient-v1",
+        "sesclient after its first v1 operation (v1's table loaded)",
+        "sesclient",
+        "import sesclient\n"
+        "client = sesclient.SESClient('us-east-1', sesclient.Credentials('AKIDEXAMPLE', 'x'))\n"
+        "client.v1.send_email",
+    ),
+    (
+        "sesclient-both",
+        "sesclient with both operation tables loaded (what laziness saves)",
+        "sesclient",
+        "import sesclient\n"
+        "client = sesclient.SESClient('us-east-1', sesclient.Credentials('AKIDEXAMPLE', 'x'))\n"
+        "client.v1.send_email, client.v2.send_email",
+    ),
+    (
         "httpx",
         "httpx: `import httpx; httpx.Client()`",
         "httpx",
