@@ -640,3 +640,35 @@ def test_sync_sender_with_a_client_factory_and_early_close() -> None:
         SyncBulkSender(object(), from_addr=SENDER, template="T")  # type: ignore[arg-type]
     with pytest.raises(SESValidationError):
         SyncBulkSender(lambda: None, from_addr="bad", template="T")  # type: ignore[arg-type,return-value]
+
+
+def test_sync_sender_sends_through_the_shared_sync_client_on_threads(monkeypatch) -> None:
+    from sesclient import _client
+
+    def no_async_client(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the sync path must not make an AsyncSESClient")
+
+    monkeypatch.setattr(_client.AsyncSESClient, "__init__", no_async_client)
+    threads: set[str] = set()
+    with endpoint() as server:
+        with SESClient("us-east-1", credentials(server), endpoint_url=server.url) as client:
+            client.v2.create_email_template(
+                TemplateName="T", TemplateContent={"Subject": "S {{name}}", "Text": "x"}
+            )
+            real_send = client._transport.handle_request
+
+            def spy(request):  # every request goes out through this client's own pool
+                threads.add(threading.current_thread().name)
+                return real_send(request)
+
+            monkeypatch.setattr(client._transport, "handle_request", spy)
+            summary = SyncBulkSender(
+                client, from_addr=SENDER, template="T", concurrency=4, batch_size=10
+            ).run(people(100))
+            during_run = set(threads)
+            # the shared client is still open and usable after the run
+            assert client.v2.get_account()["SendQuota"]
+        messages = inbox(server).messages()
+    assert summary.sent == 100 and summary.requests == 10
+    assert len(messages) == 100
+    assert during_run and all(name.startswith("sesclient-bulk") for name in during_run)

@@ -1,10 +1,11 @@
 """:class:`SyncBulkSender`: the bulk engine for synchronous code.
 
-The engine is asyncio through and through (hundreds of requests in flight
-on one thread), so the synchronous wrapper runs it on an event loop of its
-own, in a background thread, with its own :class:`AsyncSESClient`, and hands
-results back through a queue.  That works the same from a script, a worker
-process or a thread that already runs an event loop (a notebook).
+The engine (pacing, batching, journal) is asyncio, so the synchronous
+wrapper runs it on an event loop of its own, in a background thread, and
+hands results back through a queue.  Given a :class:`SESClient`, the engine's
+requests go through that shared client from a pool of worker threads.  It
+works the same from a script, a worker process or a thread that already runs
+an event loop (a notebook).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ __all__ = ["SyncBulkRun", "SyncBulkSender"]
 class SyncBulkSender:
     """A :class:`BulkSender` for synchronous callers.
 
-    ``client`` is a :class:`~sesclient.SESClient`, whose region, credentials
-    and endpoint are reused by an async twin the sender makes for each run, or
-    a callable returning a fresh :class:`~sesclient.AsyncSESClient` (it is
-    called on the run's thread and closed at the end).  Every other keyword
+    ``client`` is a :class:`~sesclient.SESClient`, which the run shares: its
+    requests go out through that client's connection pool from a pool of
+    ``concurrency`` threads.  Or it is a callable returning a fresh
+    :class:`~sesclient.AsyncSESClient` (called on the run's thread and closed
+    at the end), for the async transport's lower cost per send.  Every other keyword
     argument is :class:`BulkSender`'s.  ``on_result`` is called on the thread
     that iterates the results (or calls :meth:`run`); the recipients iterable
     is read from the run's thread.
@@ -39,7 +41,7 @@ class SyncBulkSender:
         from .._client import SESClient
 
         if isinstance(client, SESClient):
-            self._factory: Callable[[], AsyncSESClient] = _twin_factory(
+            self._factory: Callable[[], Any] = _threaded_factory(
                 client, options.get("api"), int(options.get("concurrency", 16))
             )
         elif callable(client):
@@ -90,7 +92,7 @@ class SyncBulkRun:
 
     def __init__(
         self,
-        factory: Callable[[], AsyncSESClient],
+        factory: Callable[[], Any],
         options: dict[str, Any],
         on_result: Callable[[RecipientResult], Any] | None,
         recipients: Iterable[Any],
@@ -171,30 +173,68 @@ class SyncBulkRun:
         self._queue.put(_Done(summary))
 
 
-def _twin_factory(
+def _threaded_factory(
     client: SESClient, api: str | None, concurrency: int
-) -> Callable[[], AsyncSESClient]:
-    """Make AsyncSESClients that talk to where ``client`` does, as it does."""
-    from .._client import AsyncSESClient
-    from .._retry import RetryPolicy
+) -> Callable[[], ThreadedClient]:
+    """Make the engine's client for a run: ``client`` itself, on a pool of threads."""
 
-    core = client._core
-    api = api or core.api
-    endpoint_url = core.endpoints[api].base_url
-    timeout = getattr(client._http, "timeout", 30.0)
-
-    def factory() -> AsyncSESClient:
-        return AsyncSESClient(
-            core.region,
-            core.credentials,
-            api=core.api,
-            endpoint_url=endpoint_url,
-            retries=RetryPolicy(max_attempts=1),
-            max_connections=max(concurrency, 1),
-            timeout=timeout,
-        )
+    def factory() -> ThreadedClient:
+        # One attempt per request: throttling must reach the engine's rate limiter.
+        return ThreadedClient(client.with_options(api=api, retries=1), workers=concurrency)
 
     return factory
+
+
+class ThreadedClient:
+    """The asynchronous face the engine drives, over a shared synchronous client.
+
+    Every call runs on one of ``workers`` threads through the same
+    :class:`~sesclient.SESClient`, so a synchronous application's bulk runs
+    share its connection pool, credentials and clock correction.
+    """
+
+    def __init__(self, client: SESClient, *, workers: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._client = client
+        self.api = client.api
+        self._threads = ThreadPoolExecutor(
+            max_workers=max(workers, 1), thread_name_prefix="sesclient-bulk"
+        )
+        self.v1 = _ThreadedOperations(self, client.v1)
+        self.v2 = _ThreadedOperations(self, client.v2)
+
+    async def call(self, function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        """``function(**kwargs)`` on a worker thread."""
+        from functools import partial
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, partial(function, **kwargs))
+
+    async def send_email(self, **kwargs: Any) -> Any:
+        return await self.call(self._client.send_email, kwargs)
+
+    async def aclose(self) -> None:
+        """Stop the threads; the synchronous client stays open for its owner."""
+        self._threads.shutdown(wait=True)
+
+
+class _ThreadedOperations:
+    """``client.v1`` / ``client.v2`` of a :class:`ThreadedClient`: awaitable operations."""
+
+    def __init__(self, owner: ThreadedClient, operations: Any) -> None:
+        self._owner = owner
+        self._operations = operations
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        function = getattr(self._operations, name)
+        owner = self._owner
+
+        async def operation(**kwargs: Any) -> Any:
+            return await owner.call(function, kwargs)
+
+        setattr(self, name, operation)
+        return operation
 
 
 def _check_options(options: dict[str, Any]) -> None:
