@@ -374,3 +374,17 @@ def test_with_options_shares_the_pool(server):
     base.close()
     with pytest.raises(sesclient.SESValidationError):
         base.with_options(api="v3")
+
+
+def test_http2_needs_its_extra(server):
+    import importlib.util
+
+    credentials = _credentials(server)
+    if importlib.util.find_spec("h2") is None:
+        with pytest.raises(ImportError, match=r"sesclient\[http2\]"):
+            SESClient(server.config.region, credentials, endpoint_url=server.url, http2=True)
+    else:  # with h2 installed, plain-HTTP loopback still negotiates HTTP/1.1 and works
+        with SESClient(
+            server.config.region, credentials, endpoint_url=server.url, http2=True
+        ) as client:
+            assert client.send_email(from_addr=SENDER, to="h2@example.com", subject="s", text="t")
