@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection_arguments(quota)
     quota.set_defaults(handler=_cmd_quota)
 
-    templates = commands.add_parser("templates", help="manage templates")
+    templates = commands.add_parser("templates", help="list, get, create or delete templates")
     template_actions = templates.add_subparsers(dest="action", metavar="ACTION")
     template_actions.required = True
     template_actions.add_parser("list", help="list template names")
