@@ -388,3 +388,37 @@ def test_http2_needs_its_extra(server):
             server.config.region, credentials, endpoint_url=server.url, http2=True
         ) as client:
             assert client.send_email(from_addr=SENDER, to="h2@example.com", subject="s", text="t")
+
+
+def test_render_and_suppression_operations(client):
+    v1, v2 = client.v1, client.v2
+    v1.create_template(
+        Template={
+            "TemplateName": "render-1",
+            "SubjectPart": "Hi {{name}}",
+            "TextPart": "Yo {{name}}",
+        }
+    )
+    rendered = v1.test_render_template(TemplateName="render-1", TemplateData='{"name": "Ann"}')
+    assert "Subject: Hi Ann" in rendered["RenderedTemplate"]
+    with pytest.raises(sesclient.SESError) as info:
+        v1.test_render_template(TemplateName="render-1", TemplateData="{}")
+    assert info.value.code == "MissingRenderingAttribute"
+
+    v2.create_email_template(
+        TemplateName="render-2", TemplateContent={"Subject": "Order {{id}}", "Text": "x"}
+    )
+    rendered = v2.test_render_email_template(TemplateName="render-2", TemplateData='{"id": 7}')
+    assert "Order 7" in rendered["RenderedTemplate"]
+    with pytest.raises(sesclient.TemplateDoesNotExist):
+        v2.test_render_email_template(TemplateName="no-such-template", TemplateData="{}")
+
+    v2.put_suppressed_destination(EmailAddress="bounced@example.com", Reason="BOUNCE")
+    got = v2.get_suppressed_destination(EmailAddress="bounced@example.com")
+    assert got["SuppressedDestination"]["Reason"] == "BOUNCE"
+    assert isinstance(got["SuppressedDestination"]["LastUpdateTime"], datetime)
+    listed = v2.list_suppressed_destinations(Reasons=["BOUNCE"])["SuppressedDestinationSummaries"]
+    assert "bounced@example.com" in [s["EmailAddress"] for s in listed]
+    v2.delete_suppressed_destination(EmailAddress="bounced@example.com")
+    with pytest.raises(sesclient.NotFound):
+        v2.get_suppressed_destination(EmailAddress="bounced@example.com")
