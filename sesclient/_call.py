@@ -214,24 +214,12 @@ class Call:
             and self.name in SEND_OPERATIONS
             and not self._endpoint.policy.retry_unknown_outcome
         ):
-            raise _errors.SendOutcomeUnknown(
-                f"the request was sent but no reply came back ({detail}); SES may or may not "
-                "have accepted the message",
-                code="SendOutcomeUnknown",
-                operation=self.name,
-                api=self._endpoint.api,
-            ) from exc
+            raise self._unknown(f"the request was sent but no reply came back ({detail})") from exc
         delay = self._retry_delay(timeout=True)
         if delay is not None:
             return delay
         if sent and self.name in SEND_OPERATIONS:
-            raise _errors.SendOutcomeUnknown(
-                f"no reply after {self._attempt} attempts ({detail}); SES may or may not have "
-                "accepted the message",
-                code="SendOutcomeUnknown",
-                operation=self.name,
-                api=self._endpoint.api,
-            ) from exc
+            raise self._unknown(f"no reply after {self._attempt} attempts ({detail})") from exc
         where = "before the request was sent" if not sent else "before a reply came back"
         raise _errors.ConnectionFailed(
             f"the connection failed {where} after {self._attempt} attempt(s): {detail}",
@@ -239,6 +227,14 @@ class Call:
             operation=self.name,
             api=self._endpoint.api,
         ) from exc
+
+    def _unknown(self, what: str) -> _errors.SendOutcomeUnknown:
+        return _errors.SendOutcomeUnknown(
+            f"{what}; SES may or may not have accepted the message",
+            code="SendOutcomeUnknown",
+            operation=self.name,
+            api=self._endpoint.api,
+        )
 
     def _retry_delay(self, *, timeout: bool) -> float | None:
         policy = self._endpoint.policy
